@@ -1,0 +1,74 @@
+"""The ``/_mock/`` admin API: read and control views over the store, never over providers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .contracts import PROVIDERS, contracts_dir, render_openapi
+from .sms import parse_number
+from .store import MessageStore
+
+__all__ = ["PREFIX", "admin_routes"]
+
+PREFIX = "/_mock"
+
+
+def _bad(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": f"sms-mockserver: {message}"}, status_code=status)
+
+
+def admin_routes(store: MessageStore, version: str) -> list[Route]:
+    """Routes of the admin API, bound to ``store``."""
+
+    def _filters(request: Request) -> dict[str, str | None] | JSONResponse:
+        params = request.query_params
+        unknown = sorted(set(params) - {"provider", "to", "namespace"})
+        if unknown:
+            return _bad(f"unknown filter(s) {', '.join(unknown)}; use provider, to, namespace")
+        provider = params.get("provider")
+        if provider is not None and provider not in PROVIDERS:
+            return _bad(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+        to = params.get("to")
+        if to is not None:
+            number = parse_number(to)
+            if number is None:
+                return _bad(f"to must be an international phone number, got {to!r}")
+            to = number.e164
+        return {"provider": provider, "to": to, "namespace": params.get("namespace")}
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": version, "providers": list(PROVIDERS)})
+
+    async def list_messages(request: Request) -> Response:
+        filters = _filters(request)
+        if isinstance(filters, JSONResponse):
+            return filters
+        items = store.messages(**filters)
+        return JSONResponse({"count": len(items), "messages": [m.to_json() for m in items]})
+
+    async def delete_messages(request: Request) -> Response:
+        namespace = request.query_params.get("namespace")
+        return JSONResponse({"deleted": store.reset(namespace=namespace)})
+
+    async def list_violations(request: Request) -> Response:
+        filters = _filters(request)
+        if isinstance(filters, JSONResponse):
+            return filters
+        items = store.violations(namespace=filters["namespace"], provider=filters["provider"])
+        return JSONResponse({"count": len(items), "violations": [v.to_json() for v in items]})
+
+    async def contract(request: Request) -> Response:
+        provider = request.path_params["provider"]
+        if provider not in PROVIDERS or not (contracts_dir() / provider / "openapi.json").exists():
+            return _bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
+        return Response(render_openapi(provider), media_type="application/json")
+
+    return [
+        Route(f"{PREFIX}/health", health, methods=["GET"]),
+        Route(f"{PREFIX}/messages", list_messages, methods=["GET"]),
+        Route(f"{PREFIX}/messages", delete_messages, methods=["DELETE"]),
+        Route(f"{PREFIX}/violations", list_violations, methods=["GET"]),
+        Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", contract, methods=["GET"]),
+    ]

@@ -1,0 +1,125 @@
+"""Command line: ``sms-mockserver serve`` and ``sms-mockserver contracts``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import Settings
+from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
+from .errors import MockServerError
+
+__all__ = ["main"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8910
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sms-mockserver",
+        description="Local stand-in for the Zoho Voice and 2sms send-SMS APIs.",
+    )
+    parser.add_argument("--version", action="version", version=f"sms-mockserver {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the mock HTTP server")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="bind address (default %(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="bind port, 0 for a free one (default %(default)s)",
+    )
+    serve.add_argument(
+        "--config", metavar="FILE", help="TOML file of settings (see README, 'Settings')"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn log level; 'info' logs every request (default %(default)s)",
+    )
+
+    contracts = sub.add_parser("contracts", help="regenerate or check the OpenAPI documents")
+    mode = contracts.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite contracts/*/openapi.json")
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a committed openapi.json differs from the field tables",
+    )
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings.from_file(args.config) if args.config else Settings()
+    app = create_app(settings=settings)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level in {"info", "debug"},
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+
+    # Print the real URL (port 0 picks a free one) once the socket is bound.
+    original_startup = server.startup
+
+    async def startup(sockets: object = None) -> None:
+        await original_startup(sockets=sockets)  # type: ignore[arg-type]
+        port = args.port
+        if server.servers and server.servers[0].sockets:
+            port = server.servers[0].sockets[0].getsockname()[1]
+        base = f"http://{args.host}:{port}"
+        lines = [f"sms-mockserver {__version__} listening on {base}", "routes:"]
+        for route in app.routes:
+            methods = ",".join(sorted(getattr(route, "methods", None) or [])) or "ANY"
+            lines.append(f"  {methods:<12} {base}{getattr(route, 'path', '')}")
+        print("\n".join(lines), flush=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+    return 0
+
+
+def _contracts(args: argparse.Namespace) -> int:
+    if args.write:
+        for path in write_openapi():
+            print(f"wrote {path}")
+        return 0
+    stale = [
+        p
+        for p in PROVIDERS
+        if any((contracts_dir() / p).glob("*.toml"))
+        and (
+            not (contracts_dir() / p / "openapi.json").exists()
+            or (contracts_dir() / p / "openapi.json").read_bytes() != render_openapi(p)
+        )
+    ]
+    for provider in stale:
+        print(
+            f"contracts/{provider}/openapi.json is out of date: run `make contracts`",
+            file=sys.stderr,
+        )
+    return 1 if stale else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sms-mockserver`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        return _contracts(args)
+    except MockServerError as exc:
+        print(exc, file=sys.stderr)
+        return 2

@@ -1,0 +1,126 @@
+"""Settings: one frozen object; every behaviour the provider documents leave open is a field.
+
+Settings come from keyword arguments, or from a TOML file (``sms-mockserver serve --config
+mock.toml``) whose keys are the field names below.  Unknown keys are refused, so a typo in a
+config file is an error rather than a silently ignored line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import MockServerError
+
+__all__ = ["MiB", "Settings"]
+
+MiB = 1024 * 1024
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about the mock. Defaults are documented in the README."""
+
+    # ---- limits (answered with a provider-style error, never by exhausting memory)
+    #: Largest request body accepted, in bytes (Content-Length or streamed count).
+    max_body_bytes: int = 12 * MiB
+    #: Largest uploaded media file (Zoho ``mms_media``). The document's own sample accepts a
+    #: 5,125,300-byte mp4, so the default must be above that.
+    max_media_bytes: int = 10 * MiB
+    #: Largest non-file form field (e.g. the ``sms_data`` JSON part).
+    max_field_bytes: int = 64 * 1024
+    #: Messages kept per namespace; a send beyond it is refused until the journal is reset.
+    max_messages: int = 10_000
+
+    # ---- Zoho Voice
+    #: HTTP status of ZVSMS error bodies (not documented; some clients expect 200).
+    zoho_error_status: int = 400
+    #: HTTP status and body for a missing or rejected token (not documented for Voice).
+    zoho_auth_error_status: int = 401
+    zoho_auth_error_body: Mapping[str, Any] = field(
+        default_factory=lambda: _frozen(
+            {"status": "ERROR", "code": "INVALID_OAUTHTOKEN", "message": "Invalid OAuth token"}
+        )
+    )
+    #: True: error messages name the field and what was expected. False: the provider's bare
+    #: documented wording ("Bad Request").
+    zoho_error_detail: bool = True
+    #: The v1 page says 1000 characters, the older KB 10,000 (notes/providers.md 1.2).
+    zoho_max_message_length: int = 1000
+    #: Lower-case ISO-2 codes accepted as destinations; ``None`` accepts every country.
+    zoho_allowed_countries: frozenset[str] | None = None
+    #: Tokens accepted after ``Zoho-oauthtoken ``; ``None`` accepts any non-empty token.
+    zoho_accepted_tokens: frozenset[str] | None = None
+    #: The account identity echoed in ``send.userName`` / ``send.email``.
+    zoho_user_name: str = "Mock User"
+    zoho_email: str = "mock.user@example.com"
+    #: How many ``mms_media`` files one send may carry. The document shows one part; that
+    #: ``mmsMeta`` is an array suggests more may be allowed (notes/providers.md 1.7).
+    zoho_max_media_files: int = 1
+    #: ``mmsMeta[].bucketName`` of stored media.
+    zoho_bucket_name: str = "zohovoice-mms-mock"
+    #: Contact names by E.164 number, used for ``send.customerName``.
+    zoho_contacts: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    #: Zone used for ``sentTime`` and for ``scheduledTime`` when no ``timeZone`` is sent.
+    zoho_account_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_body_bytes",
+            "max_media_bytes",
+            "max_field_bytes",
+            "max_messages",
+            "zoho_max_message_length",
+        ):
+            if getattr(self, name) < 1:
+                raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
+        for name in ("zoho_error_status", "zoho_auth_error_status"):
+            if not 200 <= getattr(self, name) <= 599:
+                raise MockServerError(f"sms-mockserver: setting {name} must be an HTTP status")
+        if "INVALID_OAUTHTOKEN" not in repr(dict(self.zoho_auth_error_body)):
+            raise MockServerError(
+                "sms-mockserver: zoho_auth_error_body must contain INVALID_OAUTHTOKEN, "
+                "the literal Zoho clients look for"
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from plain data (a parsed TOML file), refusing unknown keys."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise MockServerError(
+                f"sms-mockserver: unknown setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(names))}"
+            )
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in {"zoho_allowed_countries", "zoho_accepted_tokens"} and value is not None:
+                value = frozenset(str(v).lower() if "countries" in key else str(v) for v in value)
+            elif isinstance(value, Mapping):
+                value = _frozen(value)
+            values[key] = value
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Settings:
+        """Read settings from a TOML file."""
+        try:
+            with Path(path).open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise MockServerError(f"sms-mockserver: cannot read config {path}: {exc}") from exc
+        return cls.from_mapping(data)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,192 @@
+"""Streaming ``multipart/form-data`` reading with explicit limits.
+
+Built on python-multipart's callback parser (the one Starlette uses), fed chunk by chunk from
+the ASGI stream, so an oversized body or file is refused as soon as it crosses its cap,
+without holding the whole upload in memory.  Parts are returned in arrival order with their
+raw bytes: the provider decides about duplicates and text decoding, because those answers
+are provider wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from .errors import FieldProblem, MockServerError
+
+__all__ = ["BodyError", "Limits", "Part", "boundary_of", "read_multipart"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps applied while reading a body, in bytes."""
+
+    body: int
+    file: int
+    field: int
+
+
+@dataclass(slots=True)
+class Part:
+    """One part of a multipart body."""
+
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytearray = field(default_factory=bytearray)
+
+    @property
+    def is_file(self) -> bool:
+        """True when the part was sent as a file (it has a ``filename``)."""
+        return self.filename is not None
+
+
+class BodyError(MockServerError):
+    """The body could not be read: malformed, truncated, or over a limit."""
+
+    def __init__(self, problem: FieldProblem, *, too_large: bool = False) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+        self.too_large = too_large
+
+
+def boundary_of(content_type: str) -> bytes | None:
+    """The ``boundary`` parameter of a multipart Content-Type, if any."""
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    return boundary or None
+
+
+class _Collector:
+    """python-multipart callbacks that build :class:`Part` objects under the limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.parts: list[Part] = []
+        self.ended = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._current: Part | None = None
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        disposition = self._headers.get(b"content-disposition")
+        if disposition is None:
+            raise BodyError(
+                FieldProblem(
+                    "(body)", None, "every part needs a Content-Disposition header with a name"
+                )
+            )
+        _, options = parse_options_header(disposition)
+        name = options.get(b"name")
+        if name is None:
+            raise BodyError(
+                FieldProblem("(body)", None, "a part has no name= in its Content-Disposition")
+            )
+        filename = options.get(b"filename")
+        ctype = self._headers.get(b"content-type")
+        self._current = Part(
+            name=name.decode("utf-8", "replace"),
+            filename=None if filename is None else filename.decode("utf-8", "replace"),
+            content_type=None if ctype is None else ctype.decode("latin-1"),
+        )
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._current
+        if part is None:  # pragma: no cover - the parser calls headers_finished first
+            return
+        part.data += data[start:end]
+        cap = self.limits.file if part.is_file else self.limits.field
+        if len(part.data) > cap:
+            kind = "file" if part.is_file else "field"
+            raise BodyError(
+                FieldProblem(
+                    part.name, f"more than {cap} bytes", f"a {kind} of at most {cap} bytes"
+                ),
+                too_large=True,
+            )
+
+    def on_part_end(self) -> None:
+        if self._current is not None:
+            self.parts.append(self._current)
+            self._current = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+_CALLBACKS = (
+    "on_part_begin",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_part_data",
+    "on_part_end",
+    "on_end",
+)
+
+
+async def read_multipart(
+    chunks: AsyncIterator[bytes], boundary: bytes, limits: Limits, *, declared: int | None
+) -> list[Part]:
+    """Read every part of a multipart body, refusing it as soon as a limit is crossed."""
+    if declared is not None and declared > limits.body:
+        raise BodyError(
+            FieldProblem(
+                "(body)", f"{declared} bytes", f"a request body of at most {limits.body} bytes"
+            ),
+            too_large=True,
+        )
+    collector = _Collector(limits)
+    callbacks = {name: getattr(collector, name) for name in _CALLBACKS}
+    parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
+    total = 0
+    try:
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > limits.body:
+                raise BodyError(
+                    FieldProblem(
+                        "(body)",
+                        f"more than {limits.body} bytes",
+                        f"a request body of at most {limits.body} bytes",
+                    ),
+                    too_large=True,
+                )
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise BodyError(
+            FieldProblem("(body)", None, f"a well-formed multipart body ({exc})")
+        ) from None
+    if total == 0:
+        raise BodyError(FieldProblem("(body)", None, "a multipart body; the request was empty"))
+    if not collector.ended:
+        raise BodyError(
+            FieldProblem(
+                "(body)",
+                f"{total} bytes",
+                "a complete multipart body ending with the closing boundary; "
+                "the body was truncated",
+            )
+        )
+    return collector.parts

@@ -1,0 +1,371 @@
+"""Zoho Voice "POST - Send SMS v2 version": wire format and error wording, nothing else.
+
+Document: shared/provider-docs/zoho-voice-send-sms-v2.txt.  The field rules come from
+contracts/zoho_voice/send_sms.toml through :class:`~mockserver.validation.RequestValidator`;
+this module adds only what a schema cannot say (auth, multipart framing, cross-field rules,
+countries) and shapes the answers like Zoho does.
+
+Precedence (DESIGN.md): auth -> content type -> multipart parse -> sms_data -> other parts ->
+business rules -> store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings
+from ..contracts import load_contract
+from ..errors import FieldProblem, StoreFullError
+from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
+from ..sms import parse_number, segments
+from ..store import Media, MessageStore, StoredMessage, Violation
+from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
+from .common import namespace_of, redact_headers
+
+__all__ = ["PROVIDER", "ZohoVoice"]
+
+PROVIDER = "zoho_voice"
+_TEXT_PARTS = ("sms_data", "templateId", "scheduledTime", "timeZone")
+_MEDIA = "mms_media"
+
+
+class _Reject(Exception):
+    """Stop handling and answer with a ZVSMS error."""
+
+    def __init__(
+        self, problems: Sequence[FieldProblem], code: str = "bad_request", status: int | None = None
+    ) -> None:
+        super().__init__(code)
+        self.problems = problems
+        self.code = code
+        self.status = status
+
+
+class ZohoVoice:
+    """The Zoho Voice provider: request handling for ``POST /rest/json/v2/sms/send``."""
+
+    def __init__(
+        self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
+        self.validator = RequestValidator(
+            self.operation,
+            overrides={"sms_data.message": {"max_length": settings.zoho_max_message_length}},
+        )
+        auth = self.operation.auth or {}
+        self._auth_header = auth.get("header", "Authorization").lower()
+        self._auth_prefix = auth.get("scheme", "Zoho-oauthtoken") + " "
+        self._codes = self.operation.codes
+        self._limits = Limits(
+            settings.max_body_bytes, settings.max_media_bytes, settings.max_field_bytes
+        )
+        self._account_zone = ZoneInfo(settings.zoho_account_timezone)
+        self._text_fields = {name: self.operation.field(name) for name in _TEXT_PARTS}
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes this provider serves."""
+        return [Route(self.operation.path, self.send, methods=[self.operation.method])]
+
+    # ------------------------------------------------------------------ handler
+
+    async def send(self, request: Request) -> Response:
+        """Handle one send request."""
+        namespace = namespace_of(request)
+        if not self._authorised(request.headers.get(self._auth_header, "")):
+            return JSONResponse(
+                dict(self.settings.zoho_auth_error_body),
+                status_code=self.settings.zoho_auth_error_status,
+            )
+        try:
+            parts = await self._read_parts(request)
+            fields, media = self._fields(parts, namespace)
+            self._check(fields, media, namespace)
+            message = self._accept(request, namespace, fields, media)
+        except _Reject as reject:
+            return self._error(reject, namespace)
+        return JSONResponse(dict(message.response))
+
+    def _authorised(self, header: str) -> bool:
+        if not header.startswith(self._auth_prefix):
+            return False
+        token = header[len(self._auth_prefix) :].strip()
+        accepted = self.settings.zoho_accepted_tokens
+        return bool(token) and (accepted is None or token in accepted)
+
+    async def _read_parts(self, request: Request) -> list[Part]:
+        ctype = request.headers.get("content-type", "")
+        if not ctype.lower().startswith("multipart/form-data"):
+            raise _Reject(
+                [
+                    FieldProblem(
+                        "Content-Type",
+                        ctype or None,
+                        "multipart/form-data (send sms_data as a form part, "
+                        "e.g. curl -F 'sms_data={...}')",
+                    )
+                ]
+            )
+        boundary = boundary_of(ctype)
+        if boundary is None:
+            raise _Reject(
+                [
+                    FieldProblem(
+                        "Content-Type",
+                        ctype,
+                        "multipart/form-data with a boundary=... parameter; let the HTTP client "
+                        "build the multipart body instead of setting the header by hand",
+                    )
+                ]
+            )
+        declared = request.headers.get("content-length")
+        try:
+            return await read_multipart(
+                request.stream(),
+                boundary,
+                self._limits,
+                declared=int(declared) if declared and declared.isdigit() else None,
+            )
+        except BodyError as exc:
+            raise _Reject([exc.problem]) from None
+
+    def _fields(self, parts: list[Part], namespace: str) -> tuple[dict[str, Any], list[Part]]:
+        """Decode the text parts and type them per the contract; collect media files."""
+        fields: dict[str, Any] = {}
+        media: list[Part] = []
+        problems: list[FieldProblem] = []
+        unknown: list[FieldProblem] = []
+        for part in parts:
+            if part.name == _MEDIA:
+                media.append(part)
+                continue
+            if part.name not in self._text_fields:
+                unknown.append(
+                    FieldProblem(
+                        part.name,
+                        _preview(part.data),
+                        "not a parameter of this operation (ignored)",
+                    )
+                )
+                continue
+            if part.name in fields:
+                problems.append(
+                    FieldProblem(
+                        part.name, "sent more than once", "exactly one part with this name"
+                    )
+                )
+                continue
+            try:
+                text = bytes(part.data).decode("utf-8")
+            except UnicodeDecodeError:
+                problems.append(FieldProblem(part.name, _preview(part.data), "UTF-8 text"))
+                continue
+            if part.name == "sms_data":
+                try:
+                    fields[part.name] = json.loads(text)
+                except ValueError as exc:
+                    problems.append(
+                        FieldProblem(
+                            "sms_data",
+                            _preview(part.data),
+                            f'a JSON object like {{"customerNumber": ..., "message": ..., '
+                            f'"senderId": ...}} ({exc.args[0] if exc.args else exc})',
+                        )
+                    )
+            else:
+                fields[part.name] = coerce_form_value(self._text_fields[part.name], text)
+        if len(media) > self.settings.zoho_max_media_files:
+            problems.append(
+                FieldProblem(
+                    _MEDIA,
+                    f"{len(media)} files",
+                    f"at most {self.settings.zoho_max_media_files} file(s) (setting "
+                    "zoho_max_media_files)",
+                )
+            )
+        if problems:
+            raise _Reject(problems)
+        problems = self.validator.problems(fields)
+        if unknown and not problems:
+            self._record(unknown, namespace)
+        if problems:
+            raise _Reject([*problems, *unknown])
+        return fields, media
+
+    def _check(self, fields: dict[str, Any], media: list[Part], namespace: str) -> None:
+        """Rules across fields that a schema cannot express."""
+        sms = fields["sms_data"]
+        mms = sms.get("mms", False)
+        if mms and not media:
+            raise _Reject([FieldProblem(_MEDIA, None, "a file when sms_data.mms is true")])
+        if media and not mms:
+            raise _Reject(
+                [FieldProblem("sms_data.mms", mms, "true when an mms_media file is attached")]
+            )
+        for part in media:
+            if not part.data:
+                raise _Reject([FieldProblem(_MEDIA, "0 bytes", "a non-empty file")])
+        if "scheduledTime" in fields:
+            zone = ZoneInfo(fields.get("timeZone") or self.settings.zoho_account_timezone)
+            when = parse_zoho_datetime(fields["scheduledTime"])
+            assert when is not None  # the schema's format check passed
+            if when.replace(tzinfo=zone).timestamp() <= self.clock():
+                raise _Reject(
+                    [
+                        FieldProblem(
+                            "scheduledTime",
+                            fields["scheduledTime"],
+                            f"a time in the future (in time zone {zone.key})",
+                        )
+                    ]
+                )
+        number = parse_number(sms["customerNumber"])
+        assert number is not None  # the schema's phone format check passed
+        allowed = self.settings.zoho_allowed_countries
+        if allowed is not None and number.region not in allowed:
+            raise _Reject(
+                [
+                    FieldProblem(
+                        "sms_data.customerNumber",
+                        sms["customerNumber"],
+                        f"a number in one of: {', '.join(sorted(allowed))}",
+                    )
+                ],
+                code="country_not_supported",
+            )
+
+    # ------------------------------------------------------------------ success
+
+    def _accept(
+        self, request: Request, namespace: str, fields: dict[str, Any], media: list[Part]
+    ) -> StoredMessage:
+        sms = fields["sms_data"]
+        number = parse_number(sms["customerNumber"])
+        assert number is not None
+        now = self.clock()
+        now_ms = int(now * 1000)
+        seg = segments(sms["message"])
+        sender = sms["senderId"]
+        sender_number = parse_number(sender) if sender[:1] in "+0123456789" else None
+        stored_media = tuple(
+            Media(
+                filename=p.filename or _MEDIA,
+                content_type=p.content_type,
+                size=len(p.data),
+                sha256=hashlib.sha256(p.data).hexdigest(),
+                provider_id=str(uuid.uuid4()),
+            )
+            for p in media
+        )
+        scheduled = fields.get("scheduledTime")
+        if scheduled:
+            # INFERENCE: sentTime shows the scheduled minute for a scheduled send.
+            sent_time = scheduled[:16]
+        else:
+            sent_time = datetime.fromtimestamp(now, self._account_zone).strftime("%Y-%m-%d %H:%M")
+        send: dict[str, Any] = {
+            "multipartCount": seg.count,
+            "country": number.region,
+            "submittedTime": now_ms,
+            "customerNumber": number.spaced,
+            "message": sms["message"],
+            "userName": self.settings.zoho_user_name,
+            "customerName": self.settings.zoho_contacts.get(number.e164, number.spaced),
+            "senderId": sender_number.e164 if sender_number else sender,
+            "messageType": "OUTGOING",
+        }
+        if stored_media:  # isMMS / mmsMeta appear only in the MMS sample
+            send["isMMS"] = True
+            send["mmsMeta"] = [
+                {
+                    "bucketName": self.settings.zoho_bucket_name,
+                    "fileName": m.filename,
+                    "fileSize": m.size,
+                    "objectName": f"{m.filename}-{now_ms}",
+                    "fileExtn": m.filename.rsplit(".", 1)[-1].lower() if "." in m.filename else "",
+                    "mmsId": m.provider_id,
+                }
+                for m in stored_media
+            ]
+        logid = str(uuid.uuid4())
+        send |= {
+            "sentTime": sent_time,
+            "logid": logid,
+            "email": self.settings.zoho_email,
+            "status": "IN_QUEUE",
+        }
+        body = {"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}
+        message = StoredMessage(
+            id=logid,
+            provider=PROVIDER,
+            namespace=namespace,
+            to=number.e164,
+            sender=send["senderId"],
+            text=sms["message"],
+            encoding=seg.encoding,
+            segments=seg.count,
+            country=number.region,
+            status="queued",
+            created_at=now,
+            scheduled_at=scheduled,
+            media=stored_media,
+            request=fields,
+            headers=redact_headers(request.headers, self._auth_header),
+            response=body,
+        )
+        try:
+            self.store.add(message)
+        except StoreFullError as exc:
+            raise _Reject([FieldProblem("(store)", None, str(exc))], status=507) from None
+        return message
+
+    # ------------------------------------------------------------------ errors
+
+    def _error(self, reject: _Reject, namespace: str) -> JSONResponse:
+        code = self._codes[reject.code]
+        if self.settings.zoho_error_detail or reject.status:
+            text = "; ".join(str(p) for p in reject.problems)
+        else:
+            text = code["message"]
+        if reject.code != "bad_request":
+            text = f"{code['message']} ({text})" if self.settings.zoho_error_detail else text
+        if reject.status is None:
+            self._record(reject.problems, namespace)
+        body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
+        return JSONResponse(body, status_code=reject.status or self.settings.zoho_error_status)
+
+    def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
+        now = self.clock()
+        self.store.record_violations(
+            [
+                Violation(
+                    provider=PROVIDER,
+                    namespace=namespace,
+                    operation=self.operation.id,
+                    field=p.field,
+                    sent=p.sent,
+                    expected=p.expected,
+                    created_at=now,
+                )
+                for p in problems
+            ]
+        )
+
+
+def _preview(data: bytes | bytearray, limit: int = 80) -> str:
+    """A short, printable excerpt of raw bytes for error messages."""
+    text = bytes(data[:limit]).decode("utf-8", "backslashreplace")
+    return text + ("…" if len(data) > limit else "")

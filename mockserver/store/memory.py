@@ -1,0 +1,94 @@
+"""In-memory store: the default for tests; state lives as long as the process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from ..errors import StoreFullError
+from .base import StoredMessage, Violation
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Thread-safe in-memory :class:`~mockserver.store.MessageStore`.
+
+    ``max_messages`` caps each namespace (so a runaway client fails loudly instead of eating
+    memory); ``max_violations`` keeps only the most recent violations per namespace.
+    """
+
+    def __init__(self, *, max_messages: int = 10_000, max_violations: int = 10_000) -> None:
+        self.max_messages = max_messages
+        self.max_violations = max_violations
+        self._lock = threading.Lock()
+        self._messages: list[StoredMessage] = []
+        self._counts: dict[str, int] = {}
+        self._violations: list[Violation] = []
+
+    def add(self, message: StoredMessage) -> None:
+        """Keep ``message``; raises StoreFullError when its namespace is full."""
+        with self._lock:
+            count = self._counts.get(message.namespace, 0)
+            if count >= self.max_messages:
+                raise StoreFullError(
+                    f"sms-mockserver: namespace {message.namespace!r} holds {count} messages, "
+                    f"the limit (max_messages); DELETE /_mock/messages to clear it"
+                )
+            self._messages.append(message)
+            self._counts[message.namespace] = count + 1
+
+    def messages(
+        self,
+        *,
+        namespace: str | None = None,
+        provider: str | None = None,
+        to: str | None = None,
+    ) -> Sequence[StoredMessage]:
+        """Messages, oldest first, optionally filtered by namespace, provider and recipient."""
+        with self._lock:
+            items = list(self._messages)
+        return [
+            m
+            for m in items
+            if (namespace is None or m.namespace == namespace)
+            and (provider is None or m.provider == provider)
+            and (to is None or m.to == to)
+        ]
+
+    def record_violations(self, violations: Sequence[Violation]) -> None:
+        """Keep violations, dropping the oldest beyond ``max_violations``."""
+        if not violations:
+            return
+        with self._lock:
+            self._violations.extend(violations)
+            excess = len(self._violations) - self.max_violations
+            if excess > 0:
+                del self._violations[:excess]
+
+    def violations(
+        self, *, namespace: str | None = None, provider: str | None = None
+    ) -> Sequence[Violation]:
+        """Violations, oldest first, optionally filtered."""
+        with self._lock:
+            items = list(self._violations)
+        return [
+            v
+            for v in items
+            if (namespace is None or v.namespace == namespace)
+            and (provider is None or v.provider == provider)
+        ]
+
+    def reset(self, *, namespace: str | None = None) -> int:
+        """Forget everything, or one namespace; returns the number of messages dropped."""
+        with self._lock:
+            before = len(self._messages)
+            if namespace is None:
+                self._messages.clear()
+                self._violations.clear()
+                self._counts.clear()
+            else:
+                self._messages = [m for m in self._messages if m.namespace != namespace]
+                self._violations = [v for v in self._violations if v.namespace != namespace]
+                self._counts.pop(namespace, None)
+            return before - len(self._messages)

@@ -1,0 +1,242 @@
+"""Request validation compiled from the contracts: one engine for every provider.
+
+Each operation's field table becomes the JSON Schema published in its OpenAPI document
+(:func:`mockserver.contracts.build_schema`); this module compiles that same schema once with
+``jsonschema_rs`` and turns its errors into :class:`~mockserver.errors.FieldProblem` values
+that name the field in the provider's own terms and say what was expected.  Providers only
+choose the wording of the envelope around these problems.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+
+from .contracts import Field, Operation
+from .errors import FieldProblem
+from .sms import parse_number
+
+__all__ = [
+    "FORMAT_CHECKERS",
+    "FORMAT_HINTS",
+    "RequestValidator",
+    "coerce_form_value",
+    "is_time_zone",
+    "parse_zoho_datetime",
+]
+
+ZOHO_DATETIME = "%Y-%m-%d %H:%M:%S"
+_ZOHO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_time_zone(value: str) -> bool:
+    """True for an IANA zone name that tzdata knows (``Asia/Kolkata``)."""
+    return value in _time_zones()
+
+
+def parse_zoho_datetime(value: str) -> datetime | None:
+    """Parse ``yyyy-mm-dd HH:MM:ss`` strictly; None when malformed or not a real date."""
+    if not _ZOHO_DATETIME_RE.match(value):
+        return None
+    try:
+        return datetime.strptime(value, ZOHO_DATETIME)
+    except ValueError:
+        return None
+
+
+#: Custom formats used by the contracts, and how the mock checks them.
+FORMAT_CHECKERS: Mapping[str, Callable[[str], bool]] = {
+    "phone": lambda v: parse_number(v) is not None,
+    "iana-timezone": is_time_zone,
+    "zoho-datetime": lambda v: parse_zoho_datetime(v) is not None,
+}
+
+#: What to tell a user who sent a value of the wrong format.
+FORMAT_HINTS: Mapping[str, str] = {
+    "phone": "a valid international phone number with country code, e.g. +14155550100 "
+    "or 14155550100",
+    "iana-timezone": "an IANA time zone name, e.g. Asia/Kolkata",
+    "zoho-datetime": "a date and time in yyyy-mm-dd HH:MM:ss format, e.g. 2030-08-27 22:24:38",
+    "uuid": "a GUID, e.g. 86dc152b-ccbb-4be8-b283-fdd250329113",
+    "guid": "a GUID, e.g. 86dc152b-ccbb-4be8-b283-fdd250329113",
+    "date-time": "an ISO-8601 date and time with offset, e.g. 2025-10-26T11:42:31+00:00",
+}
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a JSON object",
+    "map": "a JSON object",
+    "array": "a JSON array",
+    "file": "a file",
+}
+
+
+def _type_word(f: Field | None, fallback: str) -> str:
+    if f is None:
+        return _TYPE_WORDS.get(fallback, fallback)
+    word = _TYPE_WORDS[f.type]
+    if f.format == "int64":
+        word += " (Long)"
+    elif f.format == "int32":
+        word += " (32-bit)"
+    return word
+
+
+def coerce_form_value(f: Field, text: str) -> Any:
+    """Turn a form field's text into the type its contract entry declares, when it can.
+
+    Text that does not parse is returned unchanged, so the schema check reports it with the
+    field's name and expected type instead of the coercion failing silently.
+    """
+    if f.type == "integer" and _INT_RE.match(text):
+        return int(text)
+    if f.type == "number" and _NUMBER_RE.match(text):
+        return float(text)
+    if f.type == "boolean" and text.lower() in {"true", "false"}:
+        return text.lower() == "true"
+    return text
+
+
+class RequestValidator:
+    """The compiled request schema of one operation."""
+
+    def __init__(
+        self, operation: Operation, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        self.operation = operation
+        self.schema = operation.request_schema(overrides)
+        self.fields: dict[str, Field] = {f.name: f for f in operation.request}
+        self._validator = jsonschema_rs.validator_for(
+            self.schema, formats=dict(FORMAT_CHECKERS), validate_formats=True
+        )
+
+    def problems(self, instance: Any) -> list[FieldProblem]:
+        """Every way ``instance`` breaks the contract, in field order; empty when it is valid."""
+        if self._validator.is_valid(instance):
+            return []
+        found = [self._describe(err, instance) for err in self._validator.iter_errors(instance)]
+        order = {name: i for i, name in enumerate(self.fields)}
+        found.sort(key=lambda p: (order.get(p[0], len(order)), p[1].field))
+        seen: set[str] = set()
+        unique = []
+        for _, problem in found:
+            if problem.field not in seen:  # one message per field is enough to act on
+                seen.add(problem.field)
+                unique.append(problem)
+        return unique
+
+    def _locate(self, path: list[str | int]) -> tuple[str, str, Any]:
+        """Display name, contract field name and schema node of an instance path."""
+        display, name, node = "", "", self.schema
+        for step in path:
+            props = node.get("properties", {})
+            if isinstance(step, int):
+                display += f"[{step}]"
+                name += "[]"
+                node = node.get("items", {})
+            elif step in props:
+                display += f".{step}" if display else step
+                name += f".{step}" if name else step
+                node = props[step]
+            else:  # a free key of a map
+                display += f"[{step}]"
+                name += "{}"
+                ap = node.get("additionalProperties")
+                node = ap if isinstance(ap, dict) else {}
+        return display, name, node
+
+    def _describe(
+        self, err: jsonschema_rs.ValidationError, instance: Any
+    ) -> tuple[str, FieldProblem]:
+        kind = err.kind
+        detail: dict[str, Any] = kind.as_dict()
+        path = list(err.instance_path)
+        if kind.name == "required":
+            path.append(detail["property"])
+            display, name, _ = self._locate(path)
+            return name, FieldProblem(display, None, "required")
+        display, name, node = self._locate(path)
+        f = self.fields.get(name)
+        sent = _value_at(instance, err.instance_path)
+        expected = _expectation(kind.name, detail, node, f, sent)
+        return name, FieldProblem(display or "(body)", sent, expected)
+
+
+def _value_at(instance: Any, path: Any) -> Any:
+    value = instance
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _expectation(
+    kind: str, detail: Mapping[str, Any], node: Mapping[str, Any], f: Field | None, sent: Any
+) -> str:
+    """Plain words for one schema error: what the field must be."""
+    if kind == "type":
+        wanted = node.get("type", "value")
+        if isinstance(wanted, list):
+            wanted = next(t for t in wanted if t != "null")
+        return f"expected {_type_word(f, wanted)}, got {_json_type(sent)}"
+    if kind == "minLength":
+        limit = detail.get("limit", node.get("minLength"))
+        return "must not be empty" if limit == 1 else f"must be at least {limit} characters"
+    if kind == "maxLength":
+        limit = detail.get("limit", node.get("maxLength"))
+        got = f" (got {len(sent)})" if isinstance(sent, str) else ""
+        return f"must be at most {limit} characters{got}"
+    if kind == "format":
+        fmt = str(detail.get("format", node.get("format", "")))
+        return f"expected {FORMAT_HINTS.get(fmt, fmt)}"
+    if kind == "enum":
+        options = node.get("enum", [])
+        names = node.get("x-enum-names")
+        if names:
+            return "expected one of " + ", ".join(
+                f"{v} ({n})" for v, n in zip(options, names, strict=False)
+            )
+        return "expected one of " + ", ".join(map(str, options))
+    if kind == "const":
+        return f"must be {node.get('const')!r}"
+    if kind == "minimum":
+        return f"must be at least {node.get('minimum')}"
+    if kind == "maximum":
+        return f"must be at most {node.get('maximum')}"
+    if kind == "pattern":
+        return f"must match {node.get('pattern')}"
+    return str(detail) if detail else kind
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

@@ -1,0 +1,92 @@
+"""Shared test helpers: an in-process client and response checks against the contracts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from mockserver import Settings, create_app, load_contract
+from mockserver.contracts import fixtures_dir
+from mockserver.store import MessageStore
+
+ZOHO_PATH = "/rest/json/v2/sms/send"
+ZOHO_AUTH = {"Authorization": "Zoho-oauthtoken test-token"}
+VALID_SMS = {"customerNumber": "14155550100", "message": "Hi there!", "senderId": "14155550199"}
+JPEG = (fixtures_dir() / "zoho_voice" / "photo.jpg").read_bytes()
+
+
+def make_client(settings: Settings | None = None, clock: float | None = None) -> TestClient:
+    """An in-process client over a fresh app (fresh in-memory store)."""
+    if clock is None:
+        return TestClient(create_app(settings=settings))
+    return TestClient(create_app(settings=settings, clock=lambda: clock))
+
+
+def store_of(client: TestClient) -> MessageStore:
+    """The store behind an in-process client's app."""
+    app = client.app
+    assert isinstance(app, Starlette)
+    store: MessageStore = app.state.store
+    return store
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with make_client() as c:
+        yield c
+
+
+def zoho_send(
+    client: TestClient,
+    sms_data: Any = None,
+    *,
+    raw_sms: str | None = None,
+    files: dict[str, Any] | None = None,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST a Zoho send the way a client library builds it (multipart, real boundary).
+
+    Text parts go in as file tuples without a filename, so httpx always builds multipart
+    (with ``data=`` alone it would send form-urlencoded).
+    """
+    text = (
+        raw_sms if raw_sms is not None else json.dumps(VALID_SMS if sms_data is None else sms_data)
+    )
+    parts: list[tuple[str, Any]] = [("sms_data", (None, text))]
+    parts += [(name, (None, value)) for name, value in (data or {}).items()]
+    parts += list((files or {}).items())
+    response: httpx.Response = client.post(
+        ZOHO_PATH, files=parts, headers=ZOHO_AUTH if headers is None else headers
+    )
+    return response
+
+
+_VALIDATORS: dict[tuple[str, str], jsonschema_rs.Validator] = {}
+
+
+def assert_matches_contract(provider: str, op_id: str, response: httpx.Response) -> None:
+    """The response body conforms to the contract's schema for its HTTP status."""
+    op = load_contract(provider).operation(op_id)
+    kinds = [k for k, spec in op.responses.items() if int(spec["status"]) == response.status_code]
+    assert kinds, f"status {response.status_code} is not in the {provider} contract"
+    body = response.json()
+    errors: list[str] = []
+    for kind in kinds:
+        key = (op_id, kind)
+        if key not in _VALIDATORS:
+            _VALIDATORS[key] = jsonschema_rs.validator_for(
+                op.response_schema(kind), validate_formats=True
+            )
+        found = [e.message for e in _VALIDATORS[key].iter_errors(body)]
+        if not found:
+            return
+        errors += found
+    raise AssertionError(f"response does not match the contract: {errors}\n{body}")

@@ -1,0 +1,45 @@
+"""Settings: defaults, files, and refusal of bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockserver import MockServerError, Settings
+
+
+def test_defaults_accept_the_documented_sample_file() -> None:
+    assert Settings().max_media_bytes > 5_125_300
+    assert Settings().max_body_bytes > Settings().max_media_bytes
+
+
+def test_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "mock.toml"
+    path.write_text(
+        'zoho_error_status = 200\nzoho_allowed_countries = ["US", "in"]\n'
+        '[zoho_contacts]\n"+14155550100" = "Henry"\n'
+    )
+    settings = Settings.from_file(path)
+    assert settings.zoho_error_status == 200
+    assert settings.zoho_allowed_countries == frozenset({"us", "in"})
+    assert settings.zoho_contacts["+14155550100"] == "Henry"
+
+
+def test_unknown_keys_are_refused() -> None:
+    with pytest.raises(MockServerError, match=r"unknown setting.*zoho_eror_status"):
+        Settings.from_mapping({"zoho_eror_status": 200})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"max_body_bytes": 0}, {"zoho_error_status": 99}, {"zoho_auth_error_body": {"a": 1}}],
+)
+def test_bad_values_are_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(MockServerError):
+        Settings(**changes)  # type: ignore[arg-type]
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(MockServerError, match="cannot read config"):
+        Settings.from_file(tmp_path / "missing.toml")

@@ -1,0 +1,462 @@
+"""Zoho Voice send endpoint: success shape, every documented rule, and the error wording."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import Settings
+from mockserver.contracts import fixtures_dir
+
+from .conftest import (
+    JPEG,
+    VALID_SMS,
+    ZOHO_AUTH,
+    ZOHO_PATH,
+    assert_matches_contract,
+    make_client,
+    store_of,
+    zoho_send,
+)
+
+OP = "zohoVoiceSendSmsV2"
+NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+
+
+def check(response: httpx.Response) -> dict[str, Any]:
+    assert_matches_contract("zoho_voice", OP, response)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_sms_success_has_the_sample_shape_computed(client: TestClient) -> None:
+    response = zoho_send(client)
+    assert response.status_code == 200
+    body = check(response)
+    send = body["send"]
+    sample = (fixtures_dir() / "zoho_voice" / "success_response.json").read_text()
+    # Every key of the document's sample, except the MMS-only ones, in the same order.
+    sample_keys = list(re.findall(r'^    "(\w+)"', sample, re.M))
+    assert list(send) == [k for k in sample_keys if k not in {"isMMS", "mmsMeta"}]
+    assert body["code"] == "ZVSMS-2000"
+    assert body["status"] == "SUCCESS"
+    assert send["customerNumber"] == "+1 4155550100"
+    assert send["customerName"] == "+1 4155550100"
+    assert send["senderId"] == "+14155550199"
+    assert send["country"] == "us"
+    assert send["multipartCount"] == 1
+    assert send["status"] == "IN_QUEUE"
+    assert send["messageType"] == "OUTGOING"
+    uuid.UUID(send["logid"])
+
+
+def test_mms_success_reports_the_real_file(client: TestClient) -> None:
+    response = zoho_send(
+        client, {**VALID_SMS, "mms": True}, files={"mms_media": ("photo.jpg", JPEG, "image/jpeg")}
+    )
+    body = check(response)
+    send = body["send"]
+    assert send["isMMS"] is True
+    (meta,) = send["mmsMeta"]
+    assert meta["fileName"] == "photo.jpg"
+    assert meta["fileSize"] == len(JPEG)
+    assert meta["fileExtn"] == "jpg"
+    assert meta["objectName"] == f"photo.jpg-{send['submittedTime']}"
+    assert meta["bucketName"] == Settings().zoho_bucket_name
+    uuid.UUID(meta["mmsId"])
+    (stored,) = store_of(client).messages()
+    assert stored.media[0].size == len(JPEG)
+    assert stored.headers["authorization"] == "Zoho-oauthtoken ***"
+
+
+def test_document_sample_request_bytes_are_accepted(client: TestClient) -> None:
+    body = (fixtures_dir() / "zoho_voice" / "sample_request.multipart").read_bytes()
+    response = client.post(
+        ZOHO_PATH,
+        content=body,
+        headers={
+            **ZOHO_AUTH,
+            "Content-Type": "multipart/form-data; boundary=----smsmockBoundary7MA4YWxkTrZu0gW",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert check(response)["send"]["mmsMeta"][0]["fileSize"] == len(JPEG)
+
+
+def test_document_sample_mp4_size_is_within_the_default_limit() -> None:
+    # The document's own success sample accepts a 5,125,300-byte mp4.
+    with make_client() as c:
+        response = zoho_send(
+            c,
+            {**VALID_SMS, "mms": True},
+            files={"mms_media": ("hd1970_preview.mp4", b"\0" * 5_125_300, "video/mp4")},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["send"]["mmsMeta"][0]["fileSize"] == 5_125_300
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("é" * 160, 1),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("✓" * 70, 1),
+        ("✓" * 71, 2),
+        ("✓" * 134, 2),
+    ],
+)
+def test_multipart_count_is_the_segment_count(text: str, parts: int) -> None:
+    with make_client() as c:
+        response = zoho_send(c, {**VALID_SMS, "message": text})
+    assert response.status_code == 200, response.text
+    assert response.json()["send"]["multipartCount"] == parts
+
+
+def test_digits_only_and_plus_numbers_are_both_accepted(client: TestClient) -> None:
+    for number in ("919876543210", "+919876543210"):
+        send = check(zoho_send(client, {**VALID_SMS, "customerNumber": number}))["send"]
+        assert send["customerNumber"] == "+91 9876543210"
+        assert send["country"] == "in"
+
+
+def test_alphanumeric_sender_is_echoed_as_sent(client: TestClient) -> None:
+    send = check(zoho_send(client, {**VALID_SMS, "senderId": "ACME"}))["send"]
+    assert send["senderId"] == "ACME"
+
+
+def test_contact_name_and_account_identity_come_from_settings() -> None:
+    settings = Settings(
+        zoho_contacts={"+14155550100": "Henry"}, zoho_user_name="Mark", zoho_email="mark@zylker.com"
+    )
+    with make_client(settings) as c:
+        send = zoho_send(c).json()["send"]
+    assert (send["customerName"], send["userName"], send["email"]) == (
+        "Henry",
+        "Mark",
+        "mark@zylker.com",
+    )
+
+
+def test_scheduled_send_in_the_future_is_queued() -> None:
+    with make_client(clock=NOW) as c:
+        response = zoho_send(
+            c,
+            data={
+                "scheduledTime": "2027-01-15 14:00:00",
+                "timeZone": "Asia/Kolkata",
+                "templateId": "1234",
+            },
+        )
+        body = check(response)
+        (stored,) = store_of(c).messages()
+    assert body["send"]["sentTime"] == "2027-01-15 14:00"
+    assert stored.scheduled_at == "2027-01-15 14:00:00"
+    assert stored.request["templateId"] == 1234
+
+
+def test_sent_time_and_submitted_time_follow_the_clock() -> None:
+    with make_client(clock=NOW) as c:
+        send = zoho_send(c).json()["send"]
+    assert send["submittedTime"] == int(NOW * 1000)
+    assert send["sentTime"] == "2027-01-15 08:00"  # account zone UTC by default
+
+
+# ---------------------------------------------------------------------------- auth
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer abc"},
+        {"Authorization": "Zoho-oauthtoken "},
+        {"Authorization": "Zoho-oauthtoken"},
+        {"Authorization": "zoho-oauthtoken abc"},
+    ],
+    ids=["missing", "bearer", "empty-token", "no-space", "lower-case-scheme"],
+)
+def test_bad_auth_is_401_invalid_oauthtoken(client: TestClient, headers: dict[str, str]) -> None:
+    response = zoho_send(client, headers=headers)
+    assert response.status_code == 401
+    assert "INVALID_OAUTHTOKEN" in response.text
+    check(response)
+
+
+def test_auth_is_checked_before_the_body(client: TestClient) -> None:
+    response = client.post(ZOHO_PATH, content=b"junk", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 401
+
+
+def test_accepted_tokens_setting_rejects_others() -> None:
+    with make_client(Settings(zoho_accepted_tokens=frozenset({"good"}))) as c:
+        assert zoho_send(c, headers={"Authorization": "Zoho-oauthtoken good"}).status_code == 200
+        assert zoho_send(c, headers={"Authorization": "Zoho-oauthtoken bad"}).status_code == 401
+
+
+def test_auth_error_body_is_configurable() -> None:
+    body = {
+        "status": {"code": 401, "description": "Unauthorized"},
+        "data": {"moreInfo": "Invalid OAuth token", "error": "INVALID_OAUTHTOKEN"},
+    }
+    with make_client(Settings(zoho_auth_error_body=body)) as c:
+        assert zoho_send(c, headers={}).json() == body
+
+
+# ---------------------------------------------------------------------------- bad requests
+
+Send = Callable[[TestClient], httpx.Response]
+
+
+def _sms(**changes: Any) -> Send:
+    data = {k: v for k, v in {**VALID_SMS, **changes}.items() if v is not ...}
+    return lambda c: zoho_send(c, data)
+
+
+def _raw(raw: str) -> Send:
+    return lambda c: zoho_send(c, raw_sms=raw)
+
+
+def _part(**parts: str) -> Send:
+    """Exactly these text parts, nothing added."""
+    files = [(name, (None, value)) for name, value in parts.items()]
+    return lambda c: c.post(ZOHO_PATH, files=files, headers=ZOHO_AUTH)
+
+
+def _body(content: bytes, ctype: str) -> Send:
+    return lambda c: c.post(
+        ZOHO_PATH, content=content, headers={**ZOHO_AUTH, "Content-Type": ctype}
+    )
+
+
+BAD_REQUESTS: dict[str, tuple[Send, str]] = {
+    "json-body": (
+        lambda c: c.post(ZOHO_PATH, json={"sms_data": VALID_SMS}, headers=ZOHO_AUTH),
+        "Content-Type: multipart/form-data",
+    ),
+    "urlencoded-body": (
+        lambda c: c.post(ZOHO_PATH, data={"sms_data": "{}"}, headers=ZOHO_AUTH),
+        "Content-Type: multipart/form-data",
+    ),
+    "no-content-type": (_body(b"x", ""), "Content-Type: multipart/form-data"),
+    "no-boundary": (_body(b"--x\r\n", "multipart/form-data"), "boundary"),
+    "empty-body": (_body(b"", "multipart/form-data; boundary=x"), "empty"),
+    "truncated": (
+        _body(
+            b'--x\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{"a"',
+            "multipart/form-data; boundary=x",
+        ),
+        "truncated",
+    ),
+    "missing-sms-data": (_part(templateId="1"), "sms_data: required"),
+    "sms-data-not-json": (_raw("{customerNumber: 1}"), "sms_data: a JSON object"),
+    "sms-data-array": (_raw("[1, 2]"), "sms_data: expected a JSON object, got an array"),
+    "sms-data-string": (_raw('"hello"'), "sms_data: expected a JSON object, got a string"),
+    "missing-customer-number": (_sms(customerNumber=...), "sms_data.customerNumber: required"),
+    "missing-message": (_sms(message=...), "sms_data.message: required"),
+    "missing-sender": (_sms(senderId=...), "sms_data.senderId: required"),
+    "number-as-json-number": (
+        _sms(customerNumber=14155550100),
+        "sms_data.customerNumber: expected a string",
+    ),
+    "message-not-string": (_sms(message=["hi"]), "sms_data.message: expected a string"),
+    "sender-not-string": (_sms(senderId=14155550199), "sms_data.senderId: expected a string"),
+    "mms-not-boolean": (_sms(mms="true"), "sms_data.mms: expected true or false"),
+    "empty-message": (_sms(message=""), "sms_data.message: must not be empty"),
+    "message-too-long": (_sms(message="a" * 1001), "sms_data.message: must be at most 1000"),
+    "invalid-number": (
+        _sms(customerNumber="12345"),
+        "sms_data.customerNumber: expected a valid international phone number",
+    ),
+    "letters-in-number": (_sms(customerNumber="+1415CALLME"), "sms_data.customerNumber"),
+    "empty-sender": (_sms(senderId=""), "sms_data.senderId: must not be empty"),
+    "mms-without-file": (_sms(mms=True), "mms_media: a file when sms_data.mms is true"),
+    "file-with-mms-false": (
+        lambda c: zoho_send(c, {**VALID_SMS, "mms": False}, files={"mms_media": ("a.jpg", JPEG)}),
+        "sms_data.mms: true when an mms_media file is attached",
+    ),
+    "file-without-mms": (
+        lambda c: zoho_send(c, files={"mms_media": ("a.jpg", JPEG)}),
+        "sms_data.mms",
+    ),
+    "empty-file": (
+        lambda c: zoho_send(c, {**VALID_SMS, "mms": True}, files={"mms_media": ("a.jpg", b"")}),
+        "mms_media: a non-empty file",
+    ),
+    "template-not-long": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            templateId="12ab",
+        ),
+        "templateId: expected a whole number (Long)",
+    ),
+    "template-too-big": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            templateId="9" * 20,
+        ),
+        "templateId: must be at most",
+    ),
+    "scheduled-malformed": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            scheduledTime="2030-01-01T10:00",
+        ),
+        "scheduledTime: expected a date and time in yyyy-mm-dd HH:MM:ss",
+    ),
+    "scheduled-not-a-date": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            scheduledTime="2030-02-30 10:00:00",
+        ),
+        "scheduledTime: expected a date and time",
+    ),
+    "scheduled-in-past": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            scheduledTime="2020-01-01 10:00:00",
+        ),
+        "scheduledTime: a time in the future",
+    ),
+    "unknown-time-zone": (
+        _part(
+            sms_data='{"customerNumber":"14155550100","message":"x","senderId":"1"}',
+            timeZone="Mars/Olympus_Mons",
+        ),
+        "timeZone: expected an IANA time zone name",
+    ),
+    "duplicate-sms-data": (
+        _body(
+            b'--x\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{}\r\n'
+            b'--x\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{}\r\n--x--\r\n',
+            "multipart/form-data; boundary=x",
+        ),
+        "sms_data: exactly one part",
+    ),
+    "non-utf8-sms-data": (
+        _body(
+            b'--x\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{"message":"\xff\xfe"}'
+            b"\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+        ),
+        "sms_data: UTF-8 text",
+    ),
+    "part-without-name": (
+        _body(
+            b"--x\r\nContent-Disposition: form-data\r\n\r\n{}\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+        ),
+        "no name=",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS), ids=list(BAD_REQUESTS))
+def test_bad_request_gets_zvsms_4027_naming_the_field(client: TestClient, case: str) -> None:
+    send, expected = BAD_REQUESTS[case]
+    response = send(client)
+    assert response.status_code == 400, response.text
+    body = check(response)
+    assert body["status"] == "ERROR"
+    assert body["code"] == "ZVSMS-4027"
+    assert expected in body["message"]
+    assert store_of(client).messages() == []
+    assert store_of(client).violations(), "a rejected request is recorded as a violation"
+
+
+def test_at_least_twenty_distinct_bad_requests() -> None:
+    assert len(BAD_REQUESTS) >= 20
+    assert len({expected for _, expected in BAD_REQUESTS.values()}) >= 20
+
+
+def test_several_problems_are_reported_together(client: TestClient) -> None:
+    message = zoho_send(client, {"message": ""}).json()["message"]
+    assert message == (
+        "sms_data.customerNumber: required; sms_data.message: must not be empty; "
+        "sms_data.senderId: required"
+    )
+
+
+def test_error_status_and_detail_are_configurable() -> None:
+    with make_client(Settings(zoho_error_status=200, zoho_error_detail=False)) as c:
+        response = zoho_send(c, {"message": "x"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ERROR", "code": "ZVSMS-4027", "message": "Bad Request"}
+
+
+def test_message_length_limit_is_configurable() -> None:
+    with make_client(Settings(zoho_max_message_length=10_000)) as c:
+        assert zoho_send(c, {**VALID_SMS, "message": "a" * 10_000}).status_code == 200
+        assert "at most 10000" in zoho_send(c, {**VALID_SMS, "message": "a" * 10_001}).text
+
+
+def test_unsupported_country_gets_4038() -> None:
+    with make_client(Settings(zoho_allowed_countries=frozenset({"us"}))) as c:
+        assert zoho_send(c).status_code == 200
+        response = zoho_send(c, {**VALID_SMS, "customerNumber": "+919876543210"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "ZVSMS-4038"
+    assert body["message"].startswith(
+        "Destination country not supported. Kindly contact zohovoice support"
+    )
+    assert_matches_contract("zoho_voice", OP, response)
+
+
+def test_oversized_media_is_refused_early() -> None:
+    with make_client(Settings(max_media_bytes=1000)) as c:
+        response = zoho_send(
+            c, {**VALID_SMS, "mms": True}, files={"mms_media": ("big.jpg", b"x" * 5000)}
+        )
+    assert response.status_code == 400
+    assert "mms_media: a file of at most 1000 bytes" in response.json()["message"]
+
+
+def test_oversized_body_is_refused_from_content_length() -> None:
+    with make_client(Settings(max_body_bytes=100)) as c:
+        response = zoho_send(c, {**VALID_SMS, "message": "a" * 200})
+    assert "a request body of at most 100 bytes" in response.json()["message"]
+
+
+def test_unknown_parts_are_ignored_but_recorded(client: TestClient) -> None:
+    assert zoho_send(client, data={"foo": "bar"}).status_code == 200
+    (violation,) = store_of(client).violations()
+    assert violation.field == "foo"
+
+
+def test_store_full_is_refused_not_lost() -> None:
+    with make_client(Settings(max_messages=2)) as c:
+        assert [zoho_send(c).status_code for _ in range(3)] == [200, 200, 507]
+        assert "max_messages" in zoho_send(c).json()["message"]
+        assert len(store_of(c).messages()) == 2
+        c.delete("/_mock/messages")
+        assert zoho_send(c).status_code == 200
+
+
+def test_namespace_header_partitions_messages(client: TestClient) -> None:
+    zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "worker-1"})
+    zoho_send(client)
+    namespaces = [m.namespace for m in store_of(client).messages()]
+    assert namespaces == ["worker-1", "default"]
+
+
+def test_scheduled_time_uses_the_account_zone_without_time_zone() -> None:
+    # 2027-01-15 08:30 in UTC is in the future of NOW (08:00 UTC) but 08:30 in Kolkata
+    # (03:00 UTC) is not.
+    with make_client(clock=NOW) as c:
+        ok = zoho_send(c, data={"scheduledTime": "2027-01-15 08:30:00"})
+        late = zoho_send(
+            c, data={"scheduledTime": "2027-01-15 08:30:00", "timeZone": "Asia/Kolkata"}
+        )
+    assert ok.status_code == 200
+    assert "scheduledTime: a time in the future (in time zone Asia/Kolkata)" in late.text
