@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 from . import __version__
 from .admin import admin_routes
 from .config import Settings
+from .providers.twosms import TwoSms
 from .providers.zoho_voice import ZohoVoice
 from .store import MemoryStore, MessageStore
 
@@ -33,6 +34,7 @@ def create_app(
     store = store if store is not None else MemoryStore(max_messages=settings.max_messages)
     routes: list[BaseRoute] = [
         *ZohoVoice(settings, store, clock).routes(),
+        *TwoSms(settings, store, clock).routes(),
         *admin_routes(store, __version__),
     ]
     app = Starlette(routes=routes)

@@ -73,6 +73,31 @@ class Settings:
     #: Zone used for ``sentTime`` and for ``scheduledTime`` when no ``timeZone`` is sent.
     zoho_account_timezone: str = "UTC"
 
+    # ---- 2sms
+    #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
+    twosms_error_status: int = 400
+    #: Access-token lifetime: "expires after 8 hours" (notes/providers.md 2.2).
+    twosms_token_lifetime_seconds: int = 28_800
+    #: client_id -> client_secret accepted by POST /Token; ``None`` accepts any non-empty pair.
+    twosms_clients: Mapping[str, str] | None = None
+    #: Credits each account (client_id) starts with; one credit per SMS segment per recipient.
+    twosms_starting_credits: int = 1_000
+    #: Known templates: Template.ID (GUID) -> text with ``{N}`` placeholders. The default holds
+    #: the document's sample ID, so its sample request can be sent.
+    twosms_templates: Mapping[str, str] = field(
+        default_factory=lambda: _frozen(
+            {"86dc152b-ccbb-4be8-b283-fdd250329113": "Hello {1}, your reference is {3}."}
+        )
+    )
+    #: MessageRequestType members, name -> number (INFERENCE, notes/providers.md 2.3).
+    twosms_message_types: Mapping[str, int] = field(
+        default_factory=lambda: _frozen({"Advanced": 0, "Standard": 1, "Recurring": 2})
+    )
+    #: QuickRecipients values, name -> number; 2 = Text from the legacy SOAP MessageType.
+    twosms_quick_recipient_types: Mapping[str, int] = field(
+        default_factory=lambda: _frozen({"None": 0, "Email": 1, "Text": 2, "EmailAndText": 3})
+    )
+
     def __post_init__(self) -> None:
         for name in (
             "max_body_bytes",
@@ -80,10 +105,11 @@ class Settings:
             "max_field_bytes",
             "max_messages",
             "zoho_max_message_length",
+            "twosms_token_lifetime_seconds",
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
-        for name in ("zoho_error_status", "zoho_auth_error_status"):
+        for name in ("zoho_error_status", "zoho_auth_error_status", "twosms_error_status"):
             if not 200 <= getattr(self, name) <= 599:
                 raise MockServerError(f"sms-mockserver: setting {name} must be an HTTP status")
         if "INVALID_OAUTHTOKEN" not in repr(dict(self.zoho_auth_error_body)):

@@ -82,6 +82,9 @@ class Field:
     format: str | None = None
     constraints: Mapping[str, Any] = field(default_factory=dict)
     enum_names: tuple[str, ...] = ()
+    #: For a ``map``: the format / pattern every key must have (JSON Schema propertyNames).
+    key_format: str | None = None
+    key_pattern: str | None = None
     media_type: str | None = None
     description: str = ""
     example: Any = None
@@ -105,6 +108,8 @@ class Field:
             "format",
             "enum_names",
             "media_type",
+            "key_format",
+            "key_pattern",
             "description",
             "example",
             "section",
@@ -127,6 +132,8 @@ class Field:
             format=raw.get("format"),
             constraints={k: raw[k] for k in _CONSTRAINTS if k in raw},
             enum_names=tuple(raw.get("enum_names", ())),
+            key_format=raw.get("key_format"),
+            key_pattern=raw.get("key_pattern"),
             media_type=raw.get("media_type"),
             description=raw.get("description", ""),
             example=raw.get("example"),
@@ -247,8 +254,16 @@ def _leaf(f: Field, overrides: Mapping[str, Any]) -> JSON:
         low, high = _INT_BOUNDS[f.format]
         schema.setdefault("minimum", low)
         schema.setdefault("maximum", high)
-    if f.enum_names:
-        schema["x-enum-names"] = list(f.enum_names)
+    if f.key_format or f.key_pattern:
+        names: JSON = {"type": "string"}
+        if f.key_format:
+            names["format"] = _FORMAT_ALIASES.get(f.key_format, f.key_format)
+        if f.key_pattern:
+            names["pattern"] = f.key_pattern
+        schema["propertyNames"] = names
+    enum_names = overrides.get("enum_names", f.enum_names)
+    if enum_names:
+        schema["x-enum-names"] = list(enum_names)
     if f.description:
         schema["description"] = f.description
     if f.example is not None:

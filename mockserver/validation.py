@@ -141,11 +141,18 @@ class RequestValidator:
                 unique.append(problem)
         return unique
 
-    def _locate(self, path: list[str | int]) -> tuple[str, str, Any]:
-        """Display name, contract field name and schema node of an instance path."""
-        display, name, node = "", "", self.schema
+    def _locate(self, path: list[str | int], instance: Any) -> tuple[str, str, Any, list[Any]]:
+        """Display name, contract field name, schema node and real path of an instance path.
+
+        jsonschema_rs reports a numeric-looking map key ("+12345678901", "1") as an integer,
+        so keys are recovered from the instance itself.
+        """
+        display, name, node, real = "", "", self.schema, []
+        value = instance
         for step in path:
             props = node.get("properties", {})
+            if isinstance(value, dict) and isinstance(step, int) and step not in value:
+                step = next((k for k in value if _same_key(k, step)), str(step))
             if isinstance(step, int):
                 display += f"[{step}]"
                 name += "[]"
@@ -159,7 +166,12 @@ class RequestValidator:
                 name += "{}"
                 ap = node.get("additionalProperties")
                 node = ap if isinstance(ap, dict) else {}
-        return display, name, node
+            real.append(step)
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                value = None
+        return display, name, node, real
 
     def _describe(
         self, err: jsonschema_rs.ValidationError, instance: Any
@@ -169,13 +181,23 @@ class RequestValidator:
         path = list(err.instance_path)
         if kind.name == "required":
             path.append(detail["property"])
-            display, name, _ = self._locate(path)
+            display, name, _, _ = self._locate(path, instance)
             return name, FieldProblem(display, None, "required")
-        display, name, node = self._locate(path)
+        display, name, node, real = self._locate(path, instance)
         f = self.fields.get(name)
-        sent = _value_at(instance, err.instance_path)
+        sent = _value_at(instance, real)
+        if kind.name == "propertyNames":  # name the offending key, not the whole map
+            sent = getattr(detail.get("error"), "instance", None)
+            display = f"{display}[{sent}]"
         expected = _expectation(kind.name, detail, node, f, sent)
         return name, FieldProblem(display or "(body)", sent, expected)
+
+
+def _same_key(key: str, number: int) -> bool:
+    try:
+        return int(key) == number
+    except ValueError:
+        return False
 
 
 def _value_at(instance: Any, path: Any) -> Any:
@@ -192,6 +214,8 @@ def _expectation(
     kind: str, detail: Mapping[str, Any], node: Mapping[str, Any], f: Field | None, sent: Any
 ) -> str:
     """Plain words for one schema error: what the field must be."""
+    if kind == "type" and node.get("enum"):
+        return _expectation("enum", detail, node, f, sent)
     if kind == "type":
         wanted = node.get("type", "value")
         if isinstance(wanted, list):
@@ -223,6 +247,11 @@ def _expectation(
         return f"must be at most {node.get('maximum')}"
     if kind == "pattern":
         return f"must match {node.get('pattern')}"
+    if kind == "propertyNames":
+        names = node.get("propertyNames", {})
+        fmt = names.get("format")
+        wanted = FORMAT_HINTS.get(fmt, fmt) if fmt else f"text matching {names.get('pattern')}"
+        return f"every key must be {wanted}"
     return str(detail) if detail else kind
 
 

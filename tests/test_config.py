@@ -43,3 +43,29 @@ def test_bad_values_are_refused(changes: dict[str, object]) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(MockServerError, match="cannot read config"):
         Settings.from_file(tmp_path / "missing.toml")
+
+
+def test_contract_violation_shows_a_field_level_diff() -> None:
+    from mockserver.errors import ContractViolation, FieldProblem
+
+    error = ContractViolation(
+        [FieldProblem("sms_data.mms", "yes", "expected true or false, got a string")],
+        context="POST /rest/json/v2/sms/send",
+    )
+    assert isinstance(error, AssertionError)
+    assert str(error).splitlines() == [
+        "sms-mockserver: 1 contract violation(s) in POST /rest/json/v2/sms/send",
+        "  field        | sent | expected",
+        "  sms_data.mms | 'yes' | expected true or false, got a string",
+    ]
+
+
+def test_the_readme_settings_example_loads() -> None:
+    import re
+    import tomllib
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (block,) = re.findall(r"### Settings.*?```toml\n(.*?)```", readme, re.S)
+    settings = Settings.from_mapping(tomllib.loads(block))
+    assert settings.twosms_clients == {"my-app": "dev-secret"}
+    assert settings.zoho_allowed_countries == frozenset({"us", "ca"})

@@ -7,7 +7,14 @@ from starlette.requests import Request
 
 from ..store.base import DEFAULT_NAMESPACE
 
-__all__ = ["NAMESPACE_HEADER", "namespace_of", "redact_headers"]
+__all__ = [
+    "NAMESPACE_HEADER",
+    "BodyTooLarge",
+    "media_type",
+    "namespace_of",
+    "read_body",
+    "redact_headers",
+]
 
 #: Header that picks the state partition a request belongs to (DESIGN.md, namespaces).
 NAMESPACE_HEADER = "x-mock-namespace"
@@ -27,3 +34,29 @@ def redact_headers(headers: Headers, secret_header: str) -> dict[str, str]:
             value = f"{scheme} ***" if token else "***"
         out[key] = value
     return out
+
+
+class BodyTooLarge(Exception):
+    """The request body crossed its cap while being read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing it from Content-Length or as soon as it crosses ``limit``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(chunks)
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lower-case, without parameters ('' when absent)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -76,8 +76,9 @@ class Violation:
 class MessageStore(Protocol):
     """The verbs every store back-end implements; all of them are thread-safe."""
 
-    def add(self, message: StoredMessage) -> None:
-        """Keep ``message``; raises StoreFullError when its namespace is at the limit."""
+    def add(self, *messages: StoredMessage) -> None:
+        """Keep ``messages``, all or none; raises StoreFullError when a namespace would
+        go over its limit."""
 
     def messages(
         self,
@@ -98,3 +99,15 @@ class MessageStore(Protocol):
 
     def reset(self, *, namespace: str | None = None) -> int:
         """Forget messages and violations (of one namespace, or all); returns messages dropped."""
+
+    def issue_token(self, token: str, account: str, expires_at: float) -> None:
+        """Remember an access token issued to ``account`` until ``expires_at`` (epoch s)."""
+
+    def token_account(self, token: str, now: float) -> str | None:
+        """The account a token was issued to, or None when unknown or expired at ``now``."""
+
+    def spend_credits(self, account: str, amount: int, start: int) -> tuple[int, int] | None:
+        """Atomically take ``amount`` credits from ``account`` (which starts with ``start``).
+
+        Returns (balance before, balance after), or None when the balance is too low.
+        """

@@ -15,28 +15,40 @@ class MemoryStore:
     """Thread-safe in-memory :class:`~mockserver.store.MessageStore`.
 
     ``max_messages`` caps each namespace (so a runaway client fails loudly instead of eating
-    memory); ``max_violations`` keeps only the most recent violations per namespace.
+    memory); ``max_violations`` keeps only the most recent violations; ``max_tokens`` caps
+    live access tokens, revoking the oldest (as OAuth servers do).
     """
 
-    def __init__(self, *, max_messages: int = 10_000, max_violations: int = 10_000) -> None:
+    def __init__(
+        self, *, max_messages: int = 10_000, max_violations: int = 10_000, max_tokens: int = 10_000
+    ) -> None:
         self.max_messages = max_messages
+        self.max_tokens = max_tokens
         self.max_violations = max_violations
         self._lock = threading.Lock()
         self._messages: list[StoredMessage] = []
         self._counts: dict[str, int] = {}
         self._violations: list[Violation] = []
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._credits: dict[str, int] = {}
 
-    def add(self, message: StoredMessage) -> None:
-        """Keep ``message``; raises StoreFullError when its namespace is full."""
+    def add(self, *messages: StoredMessage) -> None:
+        """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
         with self._lock:
-            count = self._counts.get(message.namespace, 0)
-            if count >= self.max_messages:
-                raise StoreFullError(
-                    f"sms-mockserver: namespace {message.namespace!r} holds {count} messages, "
-                    f"the limit (max_messages); DELETE /_mock/messages to clear it"
-                )
-            self._messages.append(message)
-            self._counts[message.namespace] = count + 1
+            wanted: dict[str, int] = {}
+            for message in messages:
+                wanted[message.namespace] = wanted.get(message.namespace, 0) + 1
+            for namespace, extra in wanted.items():
+                count = self._counts.get(namespace, 0)
+                if count + extra > self.max_messages:
+                    raise StoreFullError(
+                        f"sms-mockserver: namespace {namespace!r} holds {count} messages and "
+                        f"the limit is {self.max_messages} (max_messages); "
+                        "DELETE /_mock/messages to clear it"
+                    )
+            self._messages.extend(messages)
+            for namespace, extra in wanted.items():
+                self._counts[namespace] = self._counts.get(namespace, 0) + extra
 
     def messages(
         self,
@@ -87,8 +99,33 @@ class MemoryStore:
                 self._messages.clear()
                 self._violations.clear()
                 self._counts.clear()
+                self._credits.clear()
             else:
                 self._messages = [m for m in self._messages if m.namespace != namespace]
                 self._violations = [v for v in self._violations if v.namespace != namespace]
                 self._counts.pop(namespace, None)
             return before - len(self._messages)
+
+    def issue_token(self, token: str, account: str, expires_at: float) -> None:
+        """Remember a token; beyond ``max_tokens`` the oldest issued is revoked."""
+        with self._lock:
+            self._tokens[token] = (account, expires_at)
+            while len(self._tokens) > self.max_tokens:
+                del self._tokens[next(iter(self._tokens))]
+
+    def token_account(self, token: str, now: float) -> str | None:
+        """The account of a live token."""
+        with self._lock:
+            entry = self._tokens.get(token)
+        if entry is None or entry[1] <= now:
+            return None
+        return entry[0]
+
+    def spend_credits(self, account: str, amount: int, start: int) -> tuple[int, int] | None:
+        """Take credits atomically; None when there are not enough."""
+        with self._lock:
+            before = self._credits.get(account, start)
+            if amount > before:
+                return None
+            self._credits[account] = before - amount
+            return before, before - amount

@@ -1,0 +1,154 @@
+"""ASP.NET Web API model binding, driven by a contract's JSON Schema.
+
+2sms is an ASP.NET Web API service (its help page is the generated ``/Help/Api`` page), so a
+request body is bound the way ASP.NET binds it:
+
+- property names match case-insensitively (``{"type": 1}`` binds ``Type``);
+- enum properties take the number or the member name, case-insensitively (``"Standard"``);
+- unknown properties are ignored, and reported here so the mock can record them as
+  contract violations;
+- ``application/x-www-form-urlencoded`` keys use the model-binding syntax: ``Type=1``,
+  ``Options.DeliveryReceipt=true``, ``Options[DeliveryReceipt]=true`` (jQuery style),
+  ``Contacts.QuickRecipients[+12345678901]=2`` and ``Template.PlaceHolders[1]=x`` for
+  dictionary entries.  Values are typed by the contract entry they land on; an empty value
+  for an object (``Options=``) binds an empty object, the form twin of ``"Options": {}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .contracts import Field
+from .errors import FieldProblem
+from .validation import coerce_form_value
+
+__all__ = ["FormBindingError", "bind_form", "bind_json"]
+
+JSON = dict[str, Any]
+_KEY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]*)\]")
+
+
+class FormBindingError(ValueError):
+    """The form body itself could not be decoded."""
+
+
+def _props(node: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-case property name -> declared name."""
+    return {name.lower(): name for name in node.get("properties", {})}
+
+
+def _map_values(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    values = node.get("additionalProperties")
+    return values if isinstance(values, Mapping) else None
+
+
+def _enum_value(node: Mapping[str, Any], value: Any) -> Any:
+    """Member names (any case) and numeric strings become the enum's number."""
+    names = node.get("x-enum-names")
+    if not names or not isinstance(value, str):
+        return value
+    for number, name in zip(node.get("enum", []), names, strict=False):
+        if value.lower() == name.lower() or value.strip() == str(number):
+            return number
+    return value
+
+
+def bind_json(schema: Mapping[str, Any], value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """Rename keys to the contract's spelling and map enum names; list unknown fields."""
+    unknown: list[str] = []
+    if isinstance(value, dict):
+        props = _props(schema)
+        values = _map_values(schema)
+        out: JSON = {}
+        for key, item in value.items():
+            declared = props.get(key.lower()) if props else None
+            if declared is not None:
+                child = schema["properties"][declared]
+                sub = f"{path}.{declared}" if path else declared
+                out[declared], more = bind_json(child, item, sub)
+            elif values is not None:
+                out[key], more = bind_json(values, item, f"{path}[{key}]")
+            elif props:
+                unknown.append(f"{path}.{key}" if path else key)
+                continue
+            else:
+                out[key], more = item, []
+            unknown += more
+        return out, unknown
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        bound = [bind_json(schema["items"], v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [b for b, _ in bound], [u for _, more in bound for u in more]
+    return _enum_value(schema, value), unknown
+
+
+def _split_key(key: str) -> list[str] | None:
+    head = re.match(r"[^.\[\]]+", key)
+    if head is None:
+        return None
+    steps = [head.group(0)]
+    rest = key[head.end() :]
+    while rest:
+        token = _KEY_TOKEN.match(rest)
+        if token is None:
+            return None
+        steps.append(token.group(1) if token.group(1) is not None else token.group(2))
+        rest = rest[token.end() :]
+    return steps
+
+
+def bind_form(
+    schema: Mapping[str, Any], fields: Mapping[str, Field], body: bytes
+) -> tuple[JSON, list[FieldProblem]]:
+    """Bind a form-urlencoded body to a nested object typed per the contract.
+
+    Returns the object and the keys that were ignored (unknown or repeated), as problems to
+    record.  Raises :class:`FormBindingError` when the body is not UTF-8.
+    """
+    try:
+        # Percent-escapes must decode to UTF-8 too, not just the raw bytes.
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise FormBindingError(f"UTF-8 form data ({exc.reason})") from None
+    root: JSON = {}
+    ignored: list[FieldProblem] = []
+    for key, raw in pairs:
+        steps = _split_key(key)
+        if steps is None:
+            ignored.append(FieldProblem(key, raw, "a model-binding key such as A.B or A[key]"))
+            continue
+        node: Mapping[str, Any] = schema
+        target = root
+        name = ""
+        for i, step in enumerate(steps):
+            last = i == len(steps) - 1
+            props = _props(node)
+            values = _map_values(node)
+            if step.lower() in props:
+                step = props[step.lower()]
+                node = node["properties"][step]
+                name = f"{name}.{step}" if name else step
+            elif values is not None:
+                node = values
+                name += "{}"
+            else:
+                ignored.append(FieldProblem(key, raw, "not a field of this operation (ignored)"))
+                break
+            if last:
+                if step in target:
+                    ignored.append(FieldProblem(key, raw, "sent once (later copies ignored)"))
+                    break
+                f = fields.get(name)
+                value: Any = coerce_form_value(f, raw) if f is not None else raw
+                if raw == "" and f is not None and f.type in {"object", "map"}:
+                    value = {}  # "Options=" is how a form says "Options": {}
+                target[step] = _enum_value(node, value)
+            else:
+                nxt = target.setdefault(step, {})
+                if not isinstance(nxt, dict):
+                    ignored.append(FieldProblem(key, raw, "not both a value and an object"))
+                    break
+                target = nxt
+    return root, ignored

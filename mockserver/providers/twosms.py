@@ -1,0 +1,392 @@
+"""2sms "POST api/v2/sms/messages" and "POST /Token": wire format and wording, nothing else.
+
+Document: shared/provider-docs/twosms-send-messages-v2.txt; token flow: notes/providers.md 2.2.
+The field rules come from contracts/twosms/*.toml through the shared validation engine;
+request bodies are bound as ASP.NET binds them (:mod:`mockserver.binding`).  This module adds
+what a schema cannot say (tokens, recipients across three maps, Content-or-Template,
+recurring options, templates, credits) and shapes the ``{"Error", "ResponseData"}`` envelope.
+
+Precedence (DESIGN.md): auth -> content type -> body parse -> fields -> business rules ->
+credits -> store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..binding import FormBindingError, bind_form, bind_json
+from ..config import Settings
+from ..contracts import load_contract
+from ..errors import FieldProblem, StoreFullError
+from ..sms import parse_number, segments
+from ..store import MessageStore, StoredMessage, Violation
+from ..validation import RequestValidator
+from .common import BodyTooLarge, media_type, namespace_of, read_body, redact_headers
+
+__all__ = ["PROVIDER", "TwoSms"]
+
+PROVIDER = "twosms"
+_JSON_TYPES = ("application/json", "text/json")
+_FORM = "application/x-www-form-urlencoded"
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
+_EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
+_EMAIL_ALSO = ("Email", "EmailAndText")
+
+
+class _Reject(Exception):
+    """Stop handling and answer with an envelope error."""
+
+    def __init__(
+        self,
+        code: str,
+        problems: Sequence[FieldProblem] = (),
+        *,
+        detail: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.problems = problems
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipient:
+    key: str  # as it appears in StandardMessageIDs
+    to: str  # E.164 number, or contact:/group: id
+    sms: bool
+    email: bool
+
+
+class TwoSms:
+    """The 2sms provider: ``POST /Token`` and ``POST /api/v2/sms/messages``."""
+
+    def __init__(
+        self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        contract = load_contract(PROVIDER)
+        self.send_op = contract.operation("twosmsSendMessagesV2")
+        self.token_op = contract.operation("twosmsToken")
+        types = dict(settings.twosms_message_types)
+        quick = dict(settings.twosms_quick_recipient_types)
+        self.validator = RequestValidator(
+            self.send_op,
+            overrides={
+                "Type": {"enum": list(types.values()), "enum_names": list(types)},
+                "Contacts.QuickRecipients{}": {
+                    "enum": list(quick.values()),
+                    "enum_names": list(quick),
+                },
+            },
+        )
+        self._type_names = {number: name for name, number in types.items()}
+        self._quick_names = {number: name for name, number in quick.items()}
+        self._codes = self.send_op.codes
+        # .NET compares GUIDs case-insensitively.
+        self._templates = {k.lower(): v for k, v in settings.twosms_templates.items()}
+        self._reason_prefix = self._codes["validation"]["message"].split("{field}")[0]
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes this provider serves."""
+        return [
+            Route(self.token_op.path, self.token, methods=[self.token_op.method]),
+            Route(self.send_op.path, self.send, methods=[self.send_op.method]),
+        ]
+
+    # ------------------------------------------------------------------ POST /Token
+
+    async def token(self, request: Request) -> Response:
+        """OAuth2 client-credentials token endpoint (OWIN style, RFC 6749 section 5)."""
+        if media_type(request) != _FORM:
+            return _oauth_error(
+                "invalid_request",
+                f"the body must be {_FORM} (grant_type, client_id, client_secret)",
+            )
+        try:
+            body = await read_body(request, self.settings.max_field_bytes)
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        except BodyTooLarge as exc:
+            return _oauth_error("invalid_request", f"the body must be at most {exc.limit} bytes")
+        except UnicodeDecodeError:
+            return _oauth_error("invalid_request", "the body must be UTF-8 form data")
+        form: dict[str, str] = {}
+        for key, value in pairs:
+            form.setdefault(key, value)
+        grant = form.get("grant_type")
+        if not grant:
+            return _oauth_error("invalid_request", "grant_type: required (client_credentials)")
+        if grant != "client_credentials":
+            return _oauth_error(
+                "unsupported_grant_type",
+                f"grant_type: {grant!r} is not supported; use client_credentials",
+            )
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        if not client_id or not secret:
+            return _oauth_error("invalid_client", "client_id and client_secret are required")
+        clients = self.settings.twosms_clients
+        if clients is not None and clients.get(client_id) != secret:
+            return _oauth_error("invalid_client", "the client_id or client_secret is incorrect")
+        token = secrets.token_urlsafe(32)
+        lifetime = self.settings.twosms_token_lifetime_seconds
+        self.store.issue_token(token, client_id, self.clock() + lifetime)
+        return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": lifetime})
+
+    # ------------------------------------------------------------------ POST send
+
+    async def send(self, request: Request) -> Response:
+        """Handle one send request."""
+        namespace = namespace_of(request)
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        account = (
+            self.store.token_account(token.strip(), self.clock())
+            if scheme.lower() == "bearer" and token.strip()
+            else None
+        )
+        if account is None:
+            return self._envelope_error(_Reject("unauthorized", status=401), namespace)
+        try:
+            instance = await self._bind(request, namespace)
+            problems = self.validator.problems(instance)
+            if problems:
+                raise _Reject("validation", problems)
+            text = self._check(instance)
+            body = self._accept(request, namespace, account, instance, text)
+        except _Reject as reject:
+            return self._envelope_error(reject, namespace)
+        return JSONResponse(body)
+
+    async def _bind(self, request: Request, namespace: str) -> dict[str, Any]:
+        kind = media_type(request)
+        if kind not in (*_JSON_TYPES, _FORM):
+            raise _Reject("unsupported_media_type", detail=kind or "(none)", status=415)
+        try:
+            raw = await read_body(request, self.settings.max_body_bytes)
+        except BodyTooLarge as exc:
+            raise _Reject(
+                "validation",
+                [FieldProblem("(body)", None, f"a request body of at most {exc.limit} bytes")],
+            ) from None
+        if kind == _FORM:
+            try:
+                instance, ignored = bind_form(self.validator.schema, self.validator.fields, raw)
+            except FormBindingError as exc:
+                raise _Reject("validation", [FieldProblem("(body)", None, str(exc))]) from None
+            self._record(ignored, namespace)
+            return instance
+        try:
+            # Json.NET reads UTF-8 with or without a byte-order mark.
+            data = json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Reject(
+                "validation",
+                [
+                    FieldProblem(
+                        "(body)",
+                        raw[:80].decode("utf-8", "replace"),
+                        f"a JSON MessageV2 object ({exc})",
+                    )
+                ],
+            ) from None
+        if not isinstance(data, dict):
+            raise _Reject("validation", [FieldProblem("(body)", data, "a JSON object (MessageV2)")])
+        instance, unknown = bind_json(self.validator.schema, data)
+        # ASP.NET ignores unknown members; the contract still wants to hear about them.
+        self._record(
+            [FieldProblem(name, None, "not a field of MessageV2 (ignored)") for name in unknown],
+            namespace,
+        )
+        return dict(instance)
+
+    def _check(self, msg: Mapping[str, Any]) -> str:
+        """Rules across fields; returns the final message text."""
+        contacts = msg["Contacts"]
+        if not any(contacts.get(k) for k in ("ContactID", "GroupID", "QuickRecipients")):
+            raise _Reject(
+                "validation",
+                [
+                    FieldProblem(
+                        "Contacts",
+                        contacts,
+                        "at least one recipient in ContactID, GroupID or QuickRecipients",
+                    )
+                ],
+            )
+        if self._type_names.get(msg["Type"]) == "Recurring" and not (
+            msg["Options"].get("RecurringOptions")
+        ):
+            raise _Reject(
+                "validation",
+                [FieldProblem("Options.RecurringOptions", None, "required when Type is Recurring")],
+            )
+        template = msg.get("Template")
+        if template:
+            # Template "will overwrite whatever is in the content parameter" (Body Parameters).
+            text = self._templates.get(template["ID"].lower())
+            if text is None:
+                raise _Reject("unknown_template", detail=template["ID"])
+            values = template.get("PlaceHolders") or {}
+            return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+        content = msg.get("Content")
+        if not content:
+            raise _Reject(
+                "validation",
+                [FieldProblem("Content", content, "required (non-empty) unless Template is given")],
+            )
+        return str(content)
+
+    def _recipients(self, contacts: Mapping[str, Any]) -> list[_Recipient]:
+        out: list[_Recipient] = []
+        for key, value in (contacts.get("QuickRecipients") or {}).items():
+            number = parse_number(key)
+            assert number is not None  # the contract's key_format check passed
+            out.append(self._recipient(number.e164, number.e164, value))
+        for kind, field in (("contact", "ContactID"), ("group", "GroupID")):
+            for key, value in (contacts.get(field) or {}).items():
+                # INFERENCE: address-book entries are opaque here (no address book yet).
+                out.append(self._recipient(key, f"{kind}:{key}", value))
+        return out
+
+    def _recipient(self, key: str, to: str, value: int) -> _Recipient:
+        name = self._quick_names.get(value, "")
+        return _Recipient(key=key, to=to, sms=name != _EMAIL_ONLY, email=name in _EMAIL_ALSO)
+
+    def _accept(
+        self, request: Request, namespace: str, account: str, msg: Mapping[str, Any], text: str
+    ) -> dict[str, Any]:
+        now = self.clock()
+        seg = segments(text)
+        recipients = self._recipients(msg["Contacts"])
+        sms_count = seg.count * sum(r.sms for r in recipients)
+        spent = self.store.spend_credits(account, sms_count, self.settings.twosms_starting_credits)
+        if spent is None:
+            balance = self.store.spend_credits(account, 0, self.settings.twosms_starting_credits)
+            available = balance[0] if balance else 0
+            raise _Reject(
+                "insufficient_credit",
+                detail=f"It needs {sms_count} credits; {available} are available.",
+            )
+        before, after = spent
+        ids = {r.key: str(uuid.uuid4()) for r in recipients}
+        advanced = self._type_names.get(msg["Type"]) == "Advanced"
+        when = msg["Options"].get("DateToSend")
+        scheduled = when if when and _epoch(when) > now else None
+        body: dict[str, Any] = {
+            "Error": None,
+            "ResponseData": {
+                "Identification": {"UserId": account},
+                "Result": "Success",  # INFERENCE: the document shows only "sample string 1"
+                "Detail": {
+                    "IDs": {
+                        "AdvancedMessageID": str(uuid.uuid4()) if advanced else None,
+                        "StandardMessageIDs": {key: [value] for key, value in ids.items()},
+                    },
+                    # Strings on the wire: the help page's "sample string N" (Response Formats).
+                    "NoOfContacts": str(sum(not r.to.startswith("+") for r in recipients)),
+                    "NoOfQuickRecipients": str(len(msg["Contacts"].get("QuickRecipients") or {})),
+                    "NoOfSMS": str(sms_count),
+                    "NoOfEmails": str(sum(r.email for r in recipients)),
+                    "PreTransaction": str(before),
+                    "PostTransaction": str(after),
+                    "CreditsUsed": str(before - after),
+                    "MessageText": text,
+                },
+            },
+        }
+        headers = redact_headers(request.headers, "authorization")
+        stored = [
+            StoredMessage(
+                id=ids[r.key],
+                provider=PROVIDER,
+                namespace=namespace,
+                to=r.to,
+                sender=str(msg["Options"].get("Sender") or ""),
+                text=text,
+                encoding=seg.encoding,
+                segments=seg.count if r.sms else 0,
+                country=_region(r.to),
+                status="scheduled" if scheduled else "queued",
+                created_at=now,
+                scheduled_at=scheduled,
+                request=dict(msg),
+                headers=headers,
+                response=body,
+            )
+            for r in recipients
+        ]
+        try:
+            self.store.add(*stored)
+        except StoreFullError as exc:
+            self.store.spend_credits(account, -sms_count, self.settings.twosms_starting_credits)
+            raise _Reject(
+                "validation", [FieldProblem("(store)", None, str(exc))], status=507
+            ) from None
+        return body
+
+    # ------------------------------------------------------------------ errors
+
+    def _envelope_error(self, reject: _Reject, namespace: str) -> JSONResponse:
+        code = self._codes[reject.code]
+        if reject.problems:
+            reason = self._reason_prefix + "; ".join(str(p) for p in reject.problems)
+        else:
+            reason = code["message"].replace("{detail}", reject.detail).strip()
+        if reject.code == "validation" and reject.status is None:
+            self._record(reject.problems, namespace)
+        body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
+        status = reject.status or self.settings.twosms_error_status
+        return JSONResponse(body, status_code=status)
+
+    def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
+        if not problems:
+            return
+        now = self.clock()
+        self.store.record_violations(
+            [
+                Violation(
+                    provider=PROVIDER,
+                    namespace=namespace,
+                    operation=self.send_op.id,
+                    field=p.field,
+                    sent=p.sent,
+                    expected=p.expected,
+                    created_at=now,
+                )
+                for p in problems
+            ]
+        )
+
+
+def _oauth_error(error: str, description: str) -> JSONResponse:
+    """RFC 6749 section 5.2 error; OWIN answers 400 for each, invalid_client included."""
+    return JSONResponse({"error": error, "error_description": description}, status_code=400)
+
+
+def _epoch(iso: str) -> float:
+    """Epoch seconds of an ISO-8601 date-time; 0 when Python cannot read it."""
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _region(to: str) -> str:
+    number = parse_number(to) if to.startswith("+") else None
+    return number.region if number else ""

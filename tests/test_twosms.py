@@ -1,0 +1,519 @@
+"""2sms: token flow, the three body formats, MessageV2 rules and computed responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import Settings
+from mockserver.contracts import fixtures_dir
+
+from .conftest import assert_matches_contract, make_client, store_of
+
+SEND = "/api/v2/sms/messages"
+OP = "twosmsSendMessagesV2"
+WORKED = {
+    "Contacts": {"QuickRecipients": {"+12345678901": 2}},
+    "Content": "Standard Send Test",
+    "Options": {},
+    "Type": 1,
+}
+WORKED_FORM = (
+    "Contacts.QuickRecipients[%2B12345678901]=2&Content=Standard+Send+Test&Options=&Type=1"
+)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def token(client: TestClient, client_id: str = "acme", secret: str = "s3cret") -> str:
+    response = client.post(
+        "/Token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert response.status_code == 200, response.text
+    value: str = response.json()["access_token"]
+    return value
+
+
+def auth(client: TestClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(client)}"}
+
+
+def send(client: TestClient, body: Any = None, **kwargs: Any) -> httpx.Response:
+    headers = {**auth(client), **kwargs.pop("headers", {})}
+    if "content" in kwargs:
+        response: httpx.Response = client.post(SEND, headers=headers, **kwargs)
+    else:
+        response = client.post(SEND, json=WORKED if body is None else body, headers=headers)
+    return response
+
+
+def check(response: httpx.Response) -> dict[str, Any]:
+    assert_matches_contract("twosms", OP, response)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def fixture(name: str) -> Any:
+    return json.loads((fixtures_dir() / "twosms" / name).read_text())
+
+
+# ---------------------------------------------------------------------------- token
+
+
+def test_token_is_an_owin_bearer_token(client: TestClient) -> None:
+    response = client.post(
+        "/Token",
+        data={"grant_type": "client_credentials", "client_id": "acme", "client_secret": "x"},
+    )
+    body = response.json()
+    assert response.status_code == 200
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 28_800
+    assert len(body["access_token"]) >= 32
+    assert_matches_contract("twosms", "twosmsToken", response)
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"client_id": "a", "client_secret": "b"}, "invalid_request"),
+        (
+            {"grant_type": "password", "client_id": "a", "client_secret": "b"},
+            "unsupported_grant_type",
+        ),
+        (
+            {"grant_type": "refresh_token", "client_id": "a", "client_secret": "b"},
+            "unsupported_grant_type",
+        ),
+        ({"grant_type": "client_credentials", "client_secret": "b"}, "invalid_client"),
+        (
+            {"grant_type": "client_credentials", "client_id": "a", "client_secret": ""},
+            "invalid_client",
+        ),
+    ],
+)
+def test_token_errors(client: TestClient, form: dict[str, str], error: str) -> None:
+    response = client.post("/Token", data=form)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert_matches_contract("twosms", "twosmsToken", response)
+
+
+def test_token_needs_a_form_body(client: TestClient) -> None:
+    response = client.post("/Token", json={"grant_type": "client_credentials"})
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_configured_clients_only() -> None:
+    with make_client(Settings(twosms_clients={"acme": "right"})) as c:
+        assert (
+            c.post(
+                "/Token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "acme",
+                    "client_secret": "right",
+                },
+            ).status_code
+            == 200
+        )
+        wrong = c.post(
+            "/Token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "acme",
+                "client_secret": "wrong",
+            },
+        )
+    assert wrong.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer not-issued", "Basic abc", "bearer-token"],
+)
+def test_send_needs_an_issued_bearer_token(client: TestClient, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = client.post(SEND, json=WORKED, headers=headers)
+    assert response.status_code == 401
+    body = check(response)
+    assert body["Error"]["ErrorCode"] == "Unauthorized"
+    assert body["ResponseData"] is None
+
+
+def test_tokens_expire_with_the_clock() -> None:
+    now = [1_800_000_000.0]
+    from mockserver import create_app
+
+    with TestClient(create_app(clock=lambda: now[0])) as c:
+        headers = auth(c)
+        assert c.post(SEND, json=WORKED, headers=headers).status_code == 200
+        now[0] += 28_800
+        assert c.post(SEND, json=WORKED, headers=headers).status_code == 401
+
+
+# ---------------------------------------------------------------------------- formats
+
+
+def test_worked_example_returns_the_computed_envelope(client: TestClient) -> None:
+    response = send(client, fixture("worked_example_request.json"))
+    assert response.status_code == 200, response.text
+    body = check(response)
+    assert body["Error"] is None
+    data = body["ResponseData"]
+    assert data["Identification"] == {"UserId": "acme"}
+    detail = data["Detail"]
+    (ids,) = detail["IDs"]["StandardMessageIDs"]["+12345678901"]
+    assert detail["IDs"]["AdvancedMessageID"] is None
+    assert {
+        k: detail[k]
+        for k in (
+            "NoOfContacts",
+            "NoOfQuickRecipients",
+            "NoOfSMS",
+            "NoOfEmails",
+            "PreTransaction",
+            "PostTransaction",
+            "CreditsUsed",
+            "MessageText",
+        )
+    } == {
+        "NoOfContacts": "0",
+        "NoOfQuickRecipients": "1",
+        "NoOfSMS": "1",
+        "NoOfEmails": "0",
+        "PreTransaction": "1000",
+        "PostTransaction": "999",
+        "CreditsUsed": "1",
+        "MessageText": "Standard Send Test",
+    }
+    (stored,) = store_of(client).messages(provider="twosms")
+    assert (stored.id, stored.to, stored.text, stored.segments, stored.encoding) == (
+        ids,
+        "+12345678901",
+        "Standard Send Test",
+        1,
+        "GSM-7",
+    )
+    assert stored.headers["authorization"] == "Bearer ***"
+
+
+def _detail_without_ids(response: httpx.Response) -> dict[str, Any]:
+    detail = dict(response.json()["ResponseData"]["Detail"])
+    ids = detail.pop("IDs")
+    detail["recipients"] = sorted(ids["StandardMessageIDs"])
+    detail.pop("PreTransaction")
+    detail.pop("PostTransaction")
+    return detail
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"content": json.dumps(WORKED), "headers": {"Content-Type": "text/json"}},
+        {
+            "content": json.dumps(WORKED),
+            "headers": {"Content-Type": "application/json; charset=utf-8"},
+        },
+        {"content": WORKED_FORM, "headers": FORM},
+        {"content": WORKED_FORM.replace("%2B", "+"), "headers": FORM},  # '+' read as space
+        {
+            "content": "contacts[quickrecipients][%2B12345678901]=Text&content=Standard+Send+Test"
+            "&options=&type=standard",
+            "headers": FORM,
+        },
+    ],
+    ids=["text-json", "json-charset", "form", "form-unescaped-plus", "form-jquery-names"],
+)
+def test_every_body_format_gives_the_same_result(
+    client: TestClient, request_kwargs: dict[str, Any]
+) -> None:
+    reference = _detail_without_ids(send(client, WORKED))
+    response = send(client, **request_kwargs)
+    assert response.status_code == 200, response.text
+    check(response)
+    assert _detail_without_ids(response) == reference
+
+
+def test_unsupported_content_type_is_415(client: TestClient) -> None:
+    for ctype in ("text/plain", "application/xml", "multipart/form-data; boundary=x", ""):
+        response = send(client, content="x", headers={"Content-Type": ctype})
+        assert response.status_code == 415
+        assert check(response)["Error"]["ErrorCode"] == "UnsupportedMediaType"
+
+
+def test_document_sample_request(client: TestClient) -> None:
+    # Verbatim, only its two placeholder QuickRecipients keys are refused ...
+    reason = send(client, fixture("sample_request.json")).json()["Error"]["ErrorReason"]
+    assert reason == (
+        "The request is invalid. Contacts.QuickRecipients[sample string 1]: every key must be "
+        "a valid international phone number with country code, e.g. +14155550100 or "
+        "14155550100; Contacts.QuickRecipients[sample string 2]: every key must be a valid "
+        "international phone number with country code, e.g. +14155550100 or 14155550100"
+    )
+    # ... and with numbers there it is accepted: Advanced type, template applied.
+    body = check(send(client, fixture("sample_request_numbers.json")))
+    detail = body["ResponseData"]["Detail"]
+    assert detail["IDs"]["AdvancedMessageID"]
+    assert detail["MessageText"] == "Hello sample string 2, your reference is sample string 4."
+    assert detail["NoOfContacts"] == "4"  # two ContactIDs and two GroupIDs
+    assert detail["NoOfQuickRecipients"] == "2"
+    assert sorted(detail["IDs"]["StandardMessageIDs"]) == [
+        "+12345678901",
+        "+447911123456",
+        "sample string 1",
+        "sample string 2",
+    ]
+
+
+# ---------------------------------------------------------------------------- computing
+
+
+@pytest.mark.parametrize(
+    ("content", "recipients", "sms"),
+    [("a" * 160, 1, 1), ("a" * 161, 1, 2), ("a" * 161, 3, 6), ("✓" * 71, 2, 4), ("{" * 81, 1, 2)],
+)
+def test_no_of_sms_is_segments_times_recipients(content: str, recipients: int, sms: int) -> None:
+    numbers = ["+12345678901", "+447911123456", "+919876543210"][:recipients]
+    body = {
+        **WORKED,
+        "Content": content,
+        "Contacts": {"QuickRecipients": dict.fromkeys(numbers, 2)},
+    }
+    with make_client() as c:
+        detail = check(send(c, body))["ResponseData"]["Detail"]
+    assert detail["NoOfSMS"] == str(sms)
+    assert detail["CreditsUsed"] == str(sms)
+    assert int(detail["PreTransaction"]) - int(detail["PostTransaction"]) == sms
+
+
+def test_email_only_recipients_cost_no_sms(client: TestClient) -> None:
+    body = {**WORKED, "Contacts": {"QuickRecipients": {"+12345678901": 1, "+447911123456": 3}}}
+    detail = check(send(client, body))["ResponseData"]["Detail"]
+    assert (detail["NoOfSMS"], detail["NoOfEmails"]) == ("1", "2")
+
+
+def test_credit_balance_runs_down_and_then_refuses() -> None:
+    with make_client(Settings(twosms_starting_credits=3)) as c:
+        headers = auth(c)
+        long_text = {**WORKED, "Content": "a" * 200}  # 2 segments
+        first = c.post(SEND, json=long_text, headers=headers).json()["ResponseData"]["Detail"]
+        assert (first["PreTransaction"], first["PostTransaction"]) == ("3", "1")
+        refused = c.post(SEND, json=long_text, headers=headers)
+        assert refused.status_code == 400
+        error = check(refused)["Error"]
+        assert error["ErrorCode"] == "InsufficientCredit"
+        assert "needs 2 credits; 1 are available" in error["ErrorReason"]
+        assert len(store_of(c).messages()) == 1
+        assert c.post(SEND, json=WORKED, headers=headers).status_code == 200  # 1 credit left
+
+
+def test_case_insensitive_names_and_enum_names_bind(client: TestClient) -> None:
+    body = {
+        "contacts": {"quickRecipients": {"+12345678901": "Text"}},
+        "CONTENT": "hi",
+        "options": {"deliveryReceipt": True},
+        "type": "standard",
+    }
+    assert check(send(client, body))["ResponseData"]["Detail"]["NoOfSMS"] == "1"
+    assert store_of(client).violations() == []
+
+
+def test_unknown_fields_are_ignored_but_recorded(client: TestClient) -> None:
+    body = {**WORKED, "Colour": "red", "Options": {"Priority": 1}}
+    assert send(client, body).status_code == 200
+    assert [v.field for v in store_of(client).violations()] == ["Options.Priority", "Colour"]
+
+
+def test_template_placeholders_and_unknown_template() -> None:
+    templates = {"11111111-2222-3333-4444-555555555555": "Hi {1}, {2} and {9}"}
+    with make_client(Settings(twosms_templates=templates)) as c:
+        body = {
+            **WORKED,
+            "Content": "ignored",
+            "Template": {
+                "ID": "11111111-2222-3333-4444-555555555555",
+                "PlaceHolders": {"1": "Ann", "2": "Bob"},
+            },
+        }
+        detail = check(send(c, body))["ResponseData"]["Detail"]
+        assert detail["MessageText"] == "Hi Ann, Bob and {9}"
+        unknown = {**WORKED, "Template": {"ID": "99999999-2222-3333-4444-555555555555"}}
+        error = check(send(c, unknown))["Error"]
+    assert error == {
+        "ErrorCode": "TemplateNotFound",
+        "ErrorReason": "Template '99999999-2222-3333-4444-555555555555' was not found.",
+    }
+
+
+def test_future_date_to_send_is_stored_as_scheduled(client: TestClient) -> None:
+    body = {**WORKED, "Options": {"DateToSend": "2099-01-01T10:00:00+00:00"}}
+    assert send(client, body).status_code == 200
+    (stored,) = store_of(client).messages()
+    assert (stored.status, stored.scheduled_at) == ("scheduled", "2099-01-01T10:00:00+00:00")
+
+
+def test_error_status_is_configurable() -> None:
+    with make_client(Settings(twosms_error_status=200)) as c:
+        response = send(c, {})
+    assert response.status_code == 200
+    assert response.json()["Error"]["ErrorCode"] == "InvalidRequest"
+
+
+# ---------------------------------------------------------------------------- bad requests
+
+Mutate = Callable[[dict[str, Any]], Any]
+
+
+def _without(*path: str) -> Mutate:
+    def apply(body: dict[str, Any]) -> Any:
+        target = body
+        for step in path[:-1]:
+            target = target[step]
+        del target[path[-1]]
+        return body
+
+    return apply
+
+
+def _with(**changes: Any) -> Mutate:
+    return lambda body: {**body, **changes}
+
+
+def _options(**changes: Any) -> Mutate:
+    return lambda body: {**body, "Options": changes}
+
+
+def _quick(value: Any) -> Mutate:
+    return lambda body: {**body, "Contacts": {"QuickRecipients": value}}
+
+
+BAD: dict[str, tuple[Mutate, str]] = {
+    "not-an-object": (lambda b: [b], "(body): a JSON object (MessageV2)"),
+    "missing-contacts": (_without("Contacts"), "Contacts: required"),
+    "missing-options": (_without("Options"), "Options: required"),
+    "missing-type": (_without("Type"), "Type: required"),
+    "no-recipient": (_with(Contacts={}), "Contacts: at least one recipient"),
+    "empty-quick": (_quick({}), "Contacts: at least one recipient"),
+    "bad-number-key": (
+        _quick({"12345": 2}),
+        "Contacts.QuickRecipients[12345]: every key must be a valid international phone number",
+    ),
+    "quick-value-string": (
+        _quick({"+12345678901": "two"}),
+        "Contacts.QuickRecipients[+12345678901]: expected one of 0 (None)",
+    ),
+    "quick-value-out-of-enum": (
+        _quick({"+12345678901": 7}),
+        "Contacts.QuickRecipients[+12345678901]: expected one of 0 "
+        "(None), 1 (Email), 2 (Text), 3 (EmailAndText)",
+    ),
+    "contacts-not-object": (_with(Contacts=[1]), "Contacts: expected a JSON object"),
+    "contact-id-not-int": (
+        _with(Contacts={"ContactID": {"7": "x"}}),
+        "Contacts.ContactID[7]: expected a whole number (32-bit)",
+    ),
+    "type-out-of-enum": (
+        _with(Type=5),
+        "Type: expected one of 0 (Advanced), 1 (Standard), 2 (Recurring)",
+    ),
+    "type-unknown-name": (_with(Type="Premium"), "Type: expected one of"),
+    "type-float": (_with(Type=1.5), "Type: expected one of"),
+    "no-content": (_without("Content"), "Content: required (non-empty) unless Template"),
+    "empty-content": (_with(Content=""), "Content: required (non-empty) unless Template"),
+    "content-not-string": (_with(Content=42), "Content: expected a string, got a whole number"),
+    "options-not-object": (_with(Options="none"), "Options: expected a JSON object"),
+    "delivery-receipt-string": (
+        _options(DeliveryReceipt="yes"),
+        "Options.DeliveryReceipt: expected true or false",
+    ),
+    "dst-port-too-big": (_options(DstPort=2**31), "Options.DstPort: must be at most 2147483647"),
+    "date-not-iso": (
+        _options(DateToSend="26/10/2025"),
+        "Options.DateToSend: expected an ISO-8601 date and time",
+    ),
+    "expiry-not-iso": (_options(ExpiryDate="tomorrow"), "Options.ExpiryDate: expected an ISO"),
+    "reads-string": (_options(Reads="1"), "Options.Reads: expected a whole number"),
+    "repeat-not-object": (_options(Repeat=3), "Options.Repeat: expected a JSON object"),
+    "email-from-not-string": (
+        _options(EmailOptions={"FromAddress": 1}),
+        "Options.EmailOptions.FromAddress: expected a string",
+    ),
+    "recurring-without-options": (
+        _with(Type=2),
+        "Options.RecurringOptions: required when Type is Recurring",
+    ),
+    "recurring-date-bad": (
+        _options(RecurringOptions={"RecDateToSend": "x"}),
+        "Options.RecurringOptions.RecDateToSend: expected an ISO",
+    ),
+    "template-without-id": (_with(Template={"PlaceHolders": {"1": "a"}}), "Template.ID: required"),
+    "template-id-not-guid": (_with(Template={"ID": "1234"}), "Template.ID: expected a GUID"),
+    "placeholder-key-not-number": (
+        _with(
+            Template={"ID": "86dc152b-ccbb-4be8-b283-fdd250329113", "PlaceHolders": {"name": "x"}}
+        ),
+        "Template.PlaceHolders[name]: every key must be text matching ^[0-9]+$",
+    ),
+    "placeholder-value-not-string": (
+        _with(Template={"ID": "86dc152b-ccbb-4be8-b283-fdd250329113", "PlaceHolders": {"1": 5}}),
+        "Template.PlaceHolders[1]: expected a string",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_request_gets_an_envelope_error_naming_the_field(client: TestClient, case: str) -> None:
+    mutate, expected = BAD[case]
+    response = send(client, mutate(json.loads(json.dumps(WORKED))))
+    assert response.status_code == 400, response.text
+    body = check(response)
+    assert body["ResponseData"] is None
+    assert body["Error"]["ErrorCode"] == "InvalidRequest"
+    assert expected in body["Error"]["ErrorReason"]
+    assert store_of(client).messages() == []
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        (b"Content=hi&Options=&Type=1", "Contacts: required"),
+        (
+            b"Contacts.QuickRecipients[%2B12345678901]=2&Content=hi&Options=&Type=x",
+            "Type: expected one of",
+        ),
+        (
+            b"Contacts.QuickRecipients[%2B12345678901]=2&Content=hi&Options.Reads=many&Type=1",
+            "Options.Reads: expected a whole number",
+        ),
+        (
+            b"Contacts.QuickRecipients[%2B12345678901]=2&Content=%FF&Options=&Type=1",
+            "(body): UTF-8 form data",
+        ),
+    ],
+    ids=["missing-contacts", "bad-type", "bad-int", "not-utf8"],
+)
+def test_bad_form_requests(client: TestClient, form: bytes, expected: str) -> None:
+    response = send(client, content=form, headers=FORM)
+    assert response.status_code == 400
+    assert expected in check(response)["Error"]["ErrorReason"]
+
+
+def test_at_least_twenty_distinct_bad_requests() -> None:
+    assert len({expected for _, expected in BAD.values()}) >= 20
+
+
+def test_body_not_json(client: TestClient) -> None:
+    response = send(client, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert "(body): a JSON MessageV2 object" in check(response)["Error"]["ErrorReason"]
+
+
+def test_body_too_large() -> None:
+    with make_client(Settings(max_body_bytes=50)) as c:
+        response = send(c, {**WORKED, "Content": "a" * 100})
+    assert "(body): a request body of at most 50 bytes" in response.json()["Error"]["ErrorReason"]
