@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.routing import Route
 
-from ..store.base import DEFAULT_NAMESPACE
+from ..config import Settings
+from ..errors import FieldProblem
+from ..store.base import DEFAULT_NAMESPACE, MessageStore, Violation
 
 __all__ = [
     "NAMESPACE_HEADER",
     "BodyTooLarge",
+    "Provider",
     "media_type",
     "namespace_of",
     "read_body",
@@ -60,3 +67,41 @@ async def read_body(request: Request, limit: int) -> bytes:
 def media_type(request: Request) -> str:
     """The request's media type, lower-case, without parameters ('' when absent)."""
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class Provider:
+    """What every provider module shares: settings, the store, the clock, and the
+    recording of contract violations.  Subclasses set ``name`` and implement ``routes``."""
+
+    name = ""
+
+    def __init__(
+        self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes this provider serves."""
+        raise NotImplementedError
+
+    def record(self, operation: str, namespace: str, problems: Sequence[FieldProblem]) -> None:
+        """Keep field problems seen in a request as contract violations."""
+        if not problems:
+            return
+        now = self.clock()
+        self.store.record_violations(
+            [
+                Violation(
+                    provider=self.name,
+                    namespace=namespace,
+                    operation=operation,
+                    field=p.field,
+                    sent=p.sent,
+                    expected=p.expected,
+                    created_at=now,
+                )
+                for p in problems
+            ]
+        )

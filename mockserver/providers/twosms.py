@@ -32,9 +32,16 @@ from ..config import Settings
 from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
 from ..sms import parse_number, segments
-from ..store import MessageStore, StoredMessage, Violation
+from ..store import MessageStore, StoredMessage
 from ..validation import RequestValidator
-from .common import BodyTooLarge, media_type, namespace_of, read_body, redact_headers
+from .common import (
+    BodyTooLarge,
+    Provider,
+    media_type,
+    namespace_of,
+    read_body,
+    redact_headers,
+)
 
 __all__ = ["PROVIDER", "TwoSms"]
 
@@ -72,15 +79,15 @@ class _Recipient:
     email: bool
 
 
-class TwoSms:
+class TwoSms(Provider):
     """The 2sms provider: ``POST /Token`` and ``POST /api/v2/sms/messages``."""
+
+    name = PROVIDER
 
     def __init__(
         self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
+        super().__init__(settings, store, clock)
         contract = load_contract(PROVIDER)
         self.send_op = contract.operation("twosmsSendMessagesV2")
         self.token_op = contract.operation("twosmsToken")
@@ -355,23 +362,7 @@ class TwoSms:
         return JSONResponse(body, status_code=status)
 
     def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
-        if not problems:
-            return
-        now = self.clock()
-        self.store.record_violations(
-            [
-                Violation(
-                    provider=PROVIDER,
-                    namespace=namespace,
-                    operation=self.send_op.id,
-                    field=p.field,
-                    sent=p.sent,
-                    expected=p.expected,
-                    created_at=now,
-                )
-                for p in problems
-            ]
-        )
+        self.record(self.send_op.id, namespace, problems)
 
 
 def _oauth_error(error: str, description: str) -> JSONResponse:

@@ -29,9 +29,9 @@ from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
 from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
 from ..sms import parse_number, segments
-from ..store import Media, MessageStore, StoredMessage, Violation
+from ..store import Media, MessageStore, StoredMessage
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
-from .common import namespace_of, redact_headers
+from .common import Provider, namespace_of, redact_headers
 
 __all__ = ["PROVIDER", "ZohoVoice"]
 
@@ -52,15 +52,15 @@ class _Reject(Exception):
         self.status = status
 
 
-class ZohoVoice:
+class ZohoVoice(Provider):
     """The Zoho Voice provider: request handling for ``POST /rest/json/v2/sms/send``."""
+
+    name = PROVIDER
 
     def __init__(
         self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
+        super().__init__(settings, store, clock)
         self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
         self.validator = RequestValidator(
             self.operation,
@@ -348,21 +348,7 @@ class ZohoVoice:
         return JSONResponse(body, status_code=reject.status or self.settings.zoho_error_status)
 
     def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
-        now = self.clock()
-        self.store.record_violations(
-            [
-                Violation(
-                    provider=PROVIDER,
-                    namespace=namespace,
-                    operation=self.operation.id,
-                    field=p.field,
-                    sent=p.sent,
-                    expected=p.expected,
-                    created_at=now,
-                )
-                for p in problems
-            ]
-        )
+        self.record(self.operation.id, namespace, problems)
 
 
 def _preview(data: bytes | bytearray, limit: int = 80) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TypeVar
 
 from ..errors import StoreFullError
 from .base import StoredMessage, Violation
@@ -60,13 +61,7 @@ class MemoryStore:
         """Messages, oldest first, optionally filtered by namespace, provider and recipient."""
         with self._lock:
             items = list(self._messages)
-        return [
-            m
-            for m in items
-            if (namespace is None or m.namespace == namespace)
-            and (provider is None or m.provider == provider)
-            and (to is None or m.to == to)
-        ]
+        return _where(items, namespace=namespace, provider=provider, to=to)
 
     def record_violations(self, violations: Sequence[Violation]) -> None:
         """Keep violations, dropping the oldest beyond ``max_violations``."""
@@ -84,12 +79,7 @@ class MemoryStore:
         """Violations, oldest first, optionally filtered."""
         with self._lock:
             items = list(self._violations)
-        return [
-            v
-            for v in items
-            if (namespace is None or v.namespace == namespace)
-            and (provider is None or v.provider == provider)
-        ]
+        return _where(items, namespace=namespace, provider=provider)
 
     def reset(self, *, namespace: str | None = None) -> int:
         """Forget everything, or one namespace; returns the number of messages dropped."""
@@ -129,3 +119,12 @@ class MemoryStore:
                 return None
             self._credits[account] = before - amount
             return before, before - amount
+
+
+_T = TypeVar("_T", StoredMessage, Violation)
+
+
+def _where(items: list[_T], **filters: str | None) -> list[_T]:
+    """Items whose attributes equal every filter that is not None."""
+    wanted = {k: v for k, v in filters.items() if v is not None}
+    return [i for i in items if all(getattr(i, k) == v for k, v in wanted.items())]
