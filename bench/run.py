@@ -114,6 +114,27 @@ def zoho_send_request() -> HttpRequest:
     )
 
 
+TWOSMS_BODY = (
+    b'{"Contacts":{"QuickRecipients":{"+12345678901":2}},'
+    b'"Content":"Standard Send Test","Options":{},"Type":1}'
+)
+
+
+def twosms_send_request() -> HttpRequest:
+    """The 2sms send: the help page's worked example as application/json, with a token."""
+    from bench.mock_app import BENCH_TWOSMS_TOKEN
+
+    return HttpRequest(
+        method="POST",
+        path="/api/v2/sms/messages",
+        headers=(
+            ("Authorization", f"Bearer {BENCH_TWOSMS_TOKEN}"),
+            ("Content-Type", "application/json"),
+        ),
+        body=TWOSMS_BODY,
+    )
+
+
 #: Every pair measured by one run, in order.  A new provider adds one entry: its request
 #: builder, a bare app parsing the same body, and the mock (same factory, same cap).
 PAIRS: tuple[Pair, ...] = (
@@ -126,6 +147,17 @@ PAIRS: tuple[Pair, ...] = (
             app="bench.mock_app:app",
             factory=True,
             expect_in_body=b'"code":"ZVSMS-2000"',
+        ),
+    ),
+    Pair(
+        name="2sms send",
+        request=twosms_send_request,
+        bare=Target(name="bare", app="bench.bare_app:app"),
+        mock=Target(
+            name="mock",
+            app="bench.mock_app:app",
+            factory=True,
+            expect_in_body=b'"Error":null',
         ),
     ),
 )
@@ -449,13 +481,13 @@ def render_table(results: Sequence[PairResult], env: dict[str, Any], options: Op
         f"{env['cores']} cores)",
         f"load generator: wrk {env['wrk']} with {WRK_THREADS} thread (at most one core); "
         "servers run one at a time, each one uvicorn worker",
-        f"{'pair':<12}{'target':<8}{'req/s':<9}{'p50':<9}{'p99':<9}non-2xx",
+        f"{'pair':<12}{'target':<8}{'req/s':<9}{'p50':<10}{'p99':<10}non-2xx",
     ]
     for result in results:
         for target, numbers in ((result.pair.bare, result.bare), (result.pair.mock, result.mock)):
             lines.append(
                 f"{result.pair.name:<12}{target.name:<8}{numbers.requests_per_sec:<9.0f}"
-                f"{_fmt_ms(numbers.p50_ms):<9}{_fmt_ms(numbers.p99_ms):<9}{numbers.non_2xx}"
+                f"{_fmt_ms(numbers.p50_ms):<10}{_fmt_ms(numbers.p99_ms):<10}{numbers.non_2xx}"
             )
         lines.append(
             f"{result.pair.name:<12}ratio mock/bare = {result.ratio:.2f}  "

@@ -33,8 +33,8 @@ def create_app(
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(max_messages=settings.max_messages)
     routes: list[BaseRoute] = [
-        *ZohoVoice(settings, store, clock).routes(),
         *TwoSms(settings, store, clock).routes(),
+        *ZohoVoice(settings, store, clock).routes(),
         *admin_routes(store, __version__),
     ]
     app = Starlette(routes=routes)

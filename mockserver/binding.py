@@ -25,7 +25,7 @@ from .contracts import Field
 from .errors import FieldProblem
 from .validation import coerce_form_value
 
-__all__ = ["FormBindingError", "bind_form", "bind_json"]
+__all__ = ["Binder", "FormBindingError"]
 
 JSON = dict[str, Any]
 _KEY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]*)\]")
@@ -33,11 +33,6 @@ _KEY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]*)\]")
 
 class FormBindingError(ValueError):
     """The form body itself could not be decoded."""
-
-
-def _props(node: Mapping[str, Any]) -> dict[str, str]:
-    """Lower-case property name -> declared name."""
-    return {name.lower(): name for name in node.get("properties", {})}
 
 
 def _map_values(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -56,32 +51,67 @@ def _enum_value(node: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def bind_json(schema: Mapping[str, Any], value: Any, path: str = "") -> tuple[Any, list[str]]:
-    """Rename keys to the contract's spelling and map enum names; list unknown fields."""
-    unknown: list[str] = []
-    if isinstance(value, dict):
-        props = _props(schema)
-        values = _map_values(schema)
-        out: JSON = {}
-        for key, item in value.items():
-            declared = props.get(key.lower()) if props else None
-            if declared is not None:
-                child = schema["properties"][declared]
-                sub = f"{path}.{declared}" if path else declared
-                out[declared], more = bind_json(child, item, sub)
-            elif values is not None:
-                out[key], more = bind_json(values, item, f"{path}[{key}]")
-            elif props:
-                unknown.append(f"{path}.{key}" if path else key)
-                continue
-            else:
-                out[key], more = item, []
-            unknown += more
-        return out, unknown
-    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        bound = [bind_json(schema["items"], v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return [b for b, _ in bound], [u for _, more in bound for u in more]
-    return _enum_value(schema, value), unknown
+class Binder:
+    """ASP.NET-style binding over one schema, with its lookup tables built once."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._props: dict[int, dict[str, str]] = {}
+        self._index(schema)
+
+    def _index(self, node: Any) -> None:
+        if isinstance(node, Mapping):
+            if "properties" in node:
+                self._props[id(node)] = {name.lower(): name for name in node["properties"]}
+            for value in node.values():
+                self._index(value)
+        elif isinstance(node, list):
+            for value in node:
+                self._index(value)
+
+    def props(self, node: Mapping[str, Any]) -> dict[str, str]:
+        """Lower-case property name -> declared name."""
+        return self._props.get(id(node), {})
+
+    def bind_json(
+        self, value: Any, node: Mapping[str, Any] | None = None, path: str = ""
+    ) -> tuple[Any, list[str]]:
+        """Rename keys to the contract's spelling and map enum names; list unknown fields."""
+        node = self.schema if node is None else node
+        unknown: list[str] = []
+        if isinstance(value, dict):
+            props = self.props(node)
+            values = _map_values(node)
+            out: JSON = {}
+            for key, item in value.items():
+                declared = props.get(key.lower()) if props else None
+                if declared is not None:
+                    child = node["properties"][declared]
+                    sub = f"{path}.{declared}" if path else declared
+                    out[declared], more = self.bind_json(item, child, sub)
+                elif values is not None:
+                    out[key], more = self.bind_json(item, values, f"{path}[{key}]")
+                elif props:
+                    unknown.append(f"{path}.{key}" if path else key)
+                    continue
+                else:
+                    out[key], more = item, []
+                unknown += more
+            return out, unknown
+        if isinstance(value, list) and isinstance(node.get("items"), Mapping):
+            bound = [self.bind_json(v, node["items"], f"{path}[{i}]") for i, v in enumerate(value)]
+            return [b for b, _ in bound], [u for _, more in bound for u in more]
+        return _enum_value(node, value), unknown
+
+    def bind_form(
+        self, fields: Mapping[str, Field], body: bytes
+    ) -> tuple[JSON, list[FieldProblem]]:
+        """Bind a form-urlencoded body to a nested object typed per the contract.
+
+        Returns the object and the keys that were ignored (unknown or repeated), as problems
+        to record.  Raises :class:`FormBindingError` when the body is not UTF-8.
+        """
+        return _bind_form(self, fields, body)
 
 
 def _split_key(key: str) -> list[str] | None:
@@ -99,14 +129,9 @@ def _split_key(key: str) -> list[str] | None:
     return steps
 
 
-def bind_form(
-    schema: Mapping[str, Any], fields: Mapping[str, Field], body: bytes
+def _bind_form(
+    binder: Binder, fields: Mapping[str, Field], body: bytes
 ) -> tuple[JSON, list[FieldProblem]]:
-    """Bind a form-urlencoded body to a nested object typed per the contract.
-
-    Returns the object and the keys that were ignored (unknown or repeated), as problems to
-    record.  Raises :class:`FormBindingError` when the body is not UTF-8.
-    """
     try:
         # Percent-escapes must decode to UTF-8 too, not just the raw bytes.
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
@@ -119,12 +144,12 @@ def bind_form(
         if steps is None:
             ignored.append(FieldProblem(key, raw, "a model-binding key such as A.B or A[key]"))
             continue
-        node: Mapping[str, Any] = schema
+        node: Mapping[str, Any] = binder.schema
         target = root
         name = ""
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
-            props = _props(node)
+            props = binder.props(node)
             values = _map_values(node)
             if step.lower() in props:
                 step = props[step.lower()]

@@ -38,6 +38,9 @@ class Settings:
     max_media_bytes: int = 10 * MiB
     #: Largest non-file form field (e.g. the ``sms_data`` JSON part).
     max_field_bytes: int = 64 * 1024
+    #: Deepest nesting of JSON objects/arrays accepted where the contract allows free-form
+    #: members (extra keys of Zoho's ``sms_data``); the journal stores what it accepts.
+    max_json_depth: int = 32
     #: Messages kept per namespace; a send beyond it is refused until the journal is reset.
     max_messages: int = 10_000
 
@@ -104,6 +107,7 @@ class Settings:
             "max_media_bytes",
             "max_field_bytes",
             "max_messages",
+            "max_json_depth",
             "zoho_max_message_length",
             "twosms_token_lifetime_seconds",
         ):

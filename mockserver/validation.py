@@ -125,6 +125,15 @@ class RequestValidator:
         self._validator = jsonschema_rs.validator_for(
             self.schema, formats=dict(FORMAT_CHECKERS), validate_formats=True
         )
+        # The same schema with no unknown members allowed: a body that passes it is already
+        # in the contract's exact spelling, so binding and error reporting can be skipped.
+        self._exact = jsonschema_rs.validator_for(
+            _closed(self.schema), formats=dict(FORMAT_CHECKERS), validate_formats=True
+        )
+
+    def accepts_exactly(self, instance: Any) -> bool:
+        """True when ``instance`` is valid and uses only the contract's own member names."""
+        return bool(self._exact.is_valid(instance))
 
     def problems(self, instance: Any) -> list[FieldProblem]:
         """Every way ``instance`` breaks the contract, in field order; empty when it is valid."""
@@ -191,6 +200,18 @@ class RequestValidator:
             display = f"{display}[{sent}]"
         expected = _expectation(kind.name, detail, node, f, sent)
         return name, FieldProblem(display or "(body)", sent, expected)
+
+
+def _closed(schema: Any) -> Any:
+    """A copy of ``schema`` in which objects with declared properties allow no others."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _closed(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
 
 
 def _same_key(key: str, number: int) -> bool:

@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from mockserver import __version__
 
-from .conftest import VALID_SMS, zoho_send
+from .conftest import VALID_SMS, store_of, zoho_send
 
 
 def test_health(client: TestClient) -> None:
@@ -69,3 +69,17 @@ def test_contract_is_served(client: TestClient) -> None:
     doc = client.get("/_mock/contracts/zoho_voice/openapi.json").json()
     assert "/rest/json/v2/sms/send" in doc["paths"]
     assert client.get("/_mock/contracts/nope/openapi.json").status_code == 404
+
+
+def test_stored_messages_round_trip_through_the_store(client: TestClient) -> None:
+    from mockserver.store import StoredMessage
+
+    zoho_send(
+        client,
+        {**VALID_SMS, "mms": True},
+        files={"mms_media": ("p.jpg", b"\xff\xd8data", "image/jpeg")},
+    )
+    (message,) = store_of(client).messages()
+    assert StoredMessage.from_json(message.to_json()) == message
+    assert message.media[0].filename == "p.jpg"
+    assert message.request["sms_data"]["mms"] is True

@@ -90,9 +90,10 @@ def test_body_over_the_cap_by_declared_length() -> None:
 
 
 def test_body_over_the_cap_while_streaming() -> None:
-    data = body(*[b'Content-Disposition: form-data; name="x"\r\n\r\n' + b"y" * 90] * 200)
+    data = body(b'Content-Disposition: form-data; name="f"; filename="a"\r\n\r\n' + b"y" * 20_000)
+    roomy_file = Limits(body=10_000, file=1_000_000, field=100)
     with pytest.raises(BodyError, match="request body of at most 10000 bytes"):
-        read(data, size=1000)
+        read(data, size=1000, limits=roomy_file)
 
 
 def test_garbage_is_malformed_not_a_crash() -> None:
@@ -104,3 +105,9 @@ def test_boundary_of() -> None:
     assert boundary_of("multipart/form-data; boundary=abc") == b"abc"
     assert boundary_of('multipart/form-data; boundary="a b"') == b"a b"
     assert boundary_of("multipart/form-data") is None
+
+
+def test_too_many_parts() -> None:
+    data = body(*[b'Content-Disposition: form-data; name="x"\r\n\r\n1'] * 65)
+    with pytest.raises(BodyError, match="at most 64 parts"):
+        read(data, size=4096)

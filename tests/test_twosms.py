@@ -513,6 +513,25 @@ def test_body_not_json(client: TestClient) -> None:
     assert "(body): a JSON MessageV2 object" in check(response)["Error"]["ErrorReason"]
 
 
+@pytest.mark.parametrize(
+    "member",
+    [
+        '"Content":' + "[" * 900 + "]" * 900,
+        '"Options":{"Repeat":' + "[" * 900 + "]" * 900 + "}",
+        '"Bogus":' + "[" * 900 + "]" * 900,
+        '"Contacts":{"QuickRecipients":{"+12345678901":' + "[" * 900 + "]" * 900 + "}}",
+    ],
+    ids=["known-string", "known-object", "unknown", "map-value"],
+)
+def test_deeply_nested_json_is_refused_not_a_crash(client: TestClient, member: str) -> None:
+    body = '{"Contacts":{"QuickRecipients":{"+12345678901":2}},"Content":"x","Options":{},'
+    body += '"Type":1,' + member + "}"
+    response = send(client, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "(body): JSON nested at most 32 levels deep" in check(response)["Error"]["ErrorReason"]
+    assert client.get("/_mock/violations").status_code == 200
+
+
 def test_body_too_large() -> None:
     with make_client(Settings(max_body_bytes=50)) as c:
         response = send(c, {**WORKED, "Content": "a" * 100})

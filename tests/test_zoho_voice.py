@@ -351,6 +351,19 @@ BAD_REQUESTS: dict[str, tuple[Send, str]] = {
         ),
         "sms_data: UTF-8 text",
     ),
+    "sms-data-deeply-nested": (
+        _raw(
+            '{"customerNumber":"14155550100","message":"x","senderId":"1","extra":'
+            + "[" * 40
+            + "]" * 40
+            + "}"
+        ),
+        "sms_data: JSON nested at most 32 levels deep",
+    ),
+    "sms-data-past-the-parser-depth": (
+        _raw('{"a":' + "[" * 20_000 + "]" * 20_000 + "}"),
+        "sms_data: a JSON object like",
+    ),
     "part-without-name": (
         _body(
             b"--x\r\nContent-Disposition: form-data\r\n\r\n{}\r\n--x--\r\n",

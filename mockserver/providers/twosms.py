@@ -12,22 +12,22 @@ credits -> store.
 
 from __future__ import annotations
 
-import json
+import codecs
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..binding import FormBindingError, bind_form, bind_json
+from ..binding import Binder, FormBindingError
 from ..config import Settings
 from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
@@ -37,8 +37,12 @@ from ..validation import RequestValidator
 from .common import (
     BodyTooLarge,
     Provider,
+    header_map,
+    json_depth,
+    json_response,
     media_type,
     namespace_of,
+    new_uuid,
     read_body,
     redact_headers,
 )
@@ -103,6 +107,7 @@ class TwoSms(Provider):
                 },
             },
         )
+        self.binder = Binder(self.validator.schema)
         self._type_names = {number: name for name, number in types.items()}
         self._quick_names = {number: name for name, number in quick.items()}
         self._codes = self.send_op.codes
@@ -160,7 +165,7 @@ class TwoSms(Provider):
     async def send(self, request: Request) -> Response:
         """Handle one send request."""
         namespace = namespace_of(request)
-        header = request.headers.get("authorization", "")
+        header = header_map(request).get("authorization", "")
         scheme, _, token = header.partition(" ")
         account = (
             self.store.token_account(token.strip(), self.clock())
@@ -170,17 +175,18 @@ class TwoSms(Provider):
         if account is None:
             return self._envelope_error(_Reject("unauthorized", status=401), namespace)
         try:
-            instance = await self._bind(request, namespace)
-            problems = self.validator.problems(instance)
+            instance, exact = await self._bind(request, namespace)
+            problems = [] if exact else self.validator.problems(instance)
             if problems:
                 raise _Reject("validation", problems)
             text = self._check(instance)
             body = self._accept(request, namespace, account, instance, text)
         except _Reject as reject:
             return self._envelope_error(reject, namespace)
-        return JSONResponse(body)
+        return json_response(body)
 
-    async def _bind(self, request: Request, namespace: str) -> dict[str, Any]:
+    async def _bind(self, request: Request, namespace: str) -> tuple[dict[str, Any], bool]:
+        """The body bound to the contract's names, and whether it was already valid as sent."""
         kind = media_type(request)
         if kind not in (*_JSON_TYPES, _FORM):
             raise _Reject("unsupported_media_type", detail=kind or "(none)", status=415)
@@ -193,15 +199,15 @@ class TwoSms(Provider):
             ) from None
         if kind == _FORM:
             try:
-                instance, ignored = bind_form(self.validator.schema, self.validator.fields, raw)
+                instance, ignored = self.binder.bind_form(self.validator.fields, raw)
             except FormBindingError as exc:
                 raise _Reject("validation", [FieldProblem("(body)", None, str(exc))]) from None
             self._record(ignored, namespace)
-            return instance
+            return instance, False
         try:
             # Json.NET reads UTF-8 with or without a byte-order mark.
-            data = json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            data = orjson.loads(raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
+        except orjson.JSONDecodeError as exc:
             raise _Reject(
                 "validation",
                 [
@@ -214,13 +220,27 @@ class TwoSms(Provider):
             ) from None
         if not isinstance(data, dict):
             raise _Reject("validation", [FieldProblem("(body)", data, "a JSON object (MessageV2)")])
-        instance, unknown = bind_json(self.validator.schema, data)
+        if self.validator.accepts_exactly(data):  # the usual case: nothing to rename or report
+            return data, True
+        if json_depth(data) > self.settings.max_json_depth:
+            raise _Reject(
+                "validation",
+                [
+                    FieldProblem(
+                        "(body)",
+                        None,
+                        f"JSON nested at most {self.settings.max_json_depth} levels deep "
+                        "(setting max_json_depth)",
+                    )
+                ],
+            )
+        instance, unknown = self.binder.bind_json(data)
         # ASP.NET ignores unknown members; the contract still wants to hear about them.
         self._record(
             [FieldProblem(name, None, "not a field of MessageV2 (ignored)") for name in unknown],
             namespace,
         )
-        return dict(instance)
+        return dict(instance), False
 
     def _check(self, msg: Mapping[str, Any]) -> str:
         """Rules across fields; returns the final message text."""
@@ -291,7 +311,7 @@ class TwoSms(Provider):
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
         before, after = spent
-        ids = {r.key: str(uuid.uuid4()) for r in recipients}
+        ids = {r.key: new_uuid() for r in recipients}
         advanced = self._type_names.get(msg["Type"]) == "Advanced"
         when = msg["Options"].get("DateToSend")
         scheduled = when if when and _epoch(when) > now else None
@@ -302,7 +322,7 @@ class TwoSms(Provider):
                 "Result": "Success",  # INFERENCE: the document shows only "sample string 1"
                 "Detail": {
                     "IDs": {
-                        "AdvancedMessageID": str(uuid.uuid4()) if advanced else None,
+                        "AdvancedMessageID": new_uuid() if advanced else None,
                         "StandardMessageIDs": {key: [value] for key, value in ids.items()},
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
@@ -317,7 +337,7 @@ class TwoSms(Provider):
                 },
             },
         }
-        headers = redact_headers(request.headers, "authorization")
+        headers = redact_headers(header_map(request), "authorization")
         stored = [
             StoredMessage(
                 id=ids[r.key],

@@ -12,14 +12,13 @@ business rules -> store.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +30,15 @@ from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
 from ..sms import parse_number, segments
 from ..store import Media, MessageStore, StoredMessage
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
-from .common import Provider, namespace_of, redact_headers
+from .common import (
+    Provider,
+    header_map,
+    json_depth,
+    json_response,
+    namespace_of,
+    new_uuid,
+    redact_headers,
+)
 
 __all__ = ["PROVIDER", "ZohoVoice"]
 
@@ -74,6 +81,7 @@ class ZohoVoice(Provider):
             settings.max_body_bytes, settings.max_media_bytes, settings.max_field_bytes
         )
         self._account_zone = ZoneInfo(settings.zoho_account_timezone)
+        self._minute_cache: tuple[int, str] = (-1, "")
         self._text_fields = {name: self.operation.field(name) for name in _TEXT_PARTS}
 
     def routes(self) -> list[Route]:
@@ -85,7 +93,7 @@ class ZohoVoice(Provider):
     async def send(self, request: Request) -> Response:
         """Handle one send request."""
         namespace = namespace_of(request)
-        if not self._authorised(request.headers.get(self._auth_header, "")):
+        if not self._authorised(header_map(request).get(self._auth_header, "")):
             return JSONResponse(
                 dict(self.settings.zoho_auth_error_body),
                 status_code=self.settings.zoho_auth_error_status,
@@ -97,7 +105,7 @@ class ZohoVoice(Provider):
             message = self._accept(request, namespace, fields, media)
         except _Reject as reject:
             return self._error(reject, namespace)
-        return JSONResponse(dict(message.response))
+        return json_response(message.response)
 
     def _authorised(self, header: str) -> bool:
         if not header.startswith(self._auth_prefix):
@@ -107,7 +115,7 @@ class ZohoVoice(Provider):
         return bool(token) and (accepted is None or token in accepted)
 
     async def _read_parts(self, request: Request) -> list[Part]:
-        ctype = request.headers.get("content-type", "")
+        ctype = header_map(request).get("content-type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise _Reject(
                 [
@@ -131,7 +139,7 @@ class ZohoVoice(Provider):
                     )
                 ]
             )
-        declared = request.headers.get("content-length")
+        declared = header_map(request).get("content-length")
         try:
             return await read_multipart(
                 request.stream(),
@@ -175,8 +183,8 @@ class ZohoVoice(Provider):
                 continue
             if part.name == "sms_data":
                 try:
-                    fields[part.name] = json.loads(text)
-                except ValueError as exc:
+                    data = orjson.loads(text)
+                except orjson.JSONDecodeError as exc:
                     problems.append(
                         FieldProblem(
                             "sms_data",
@@ -185,6 +193,18 @@ class ZohoVoice(Provider):
                             f'"senderId": ...}} ({exc.args[0] if exc.args else exc})',
                         )
                     )
+                    continue
+                if json_depth(data) > self.settings.max_json_depth:
+                    problems.append(
+                        FieldProblem(
+                            "sms_data",
+                            _preview(part.data),
+                            f"JSON nested at most {self.settings.max_json_depth} levels deep "
+                            "(setting max_json_depth)",
+                        )
+                    )
+                    continue
+                fields[part.name] = data
             else:
                 fields[part.name] = coerce_form_value(self._text_fields[part.name], text)
         if len(media) > self.settings.zoho_max_media_files:
@@ -266,16 +286,13 @@ class ZohoVoice(Provider):
                 content_type=p.content_type,
                 size=len(p.data),
                 sha256=hashlib.sha256(p.data).hexdigest(),
-                provider_id=str(uuid.uuid4()),
+                provider_id=new_uuid(),
             )
             for p in media
         )
         scheduled = fields.get("scheduledTime")
-        if scheduled:
-            # INFERENCE: sentTime shows the scheduled minute for a scheduled send.
-            sent_time = scheduled[:16]
-        else:
-            sent_time = datetime.fromtimestamp(now, self._account_zone).strftime("%Y-%m-%d %H:%M")
+        # INFERENCE: sentTime shows the scheduled minute for a scheduled send.
+        sent_time = scheduled[:16] if scheduled else self._minute(now)
         send: dict[str, Any] = {
             "multipartCount": seg.count,
             "country": number.region,
@@ -300,7 +317,7 @@ class ZohoVoice(Provider):
                 }
                 for m in stored_media
             ]
-        logid = str(uuid.uuid4())
+        logid = new_uuid()
         send |= {
             "sentTime": sent_time,
             "logid": logid,
@@ -323,7 +340,7 @@ class ZohoVoice(Provider):
             scheduled_at=scheduled,
             media=stored_media,
             request=fields,
-            headers=redact_headers(request.headers, self._auth_header),
+            headers=redact_headers(header_map(request), self._auth_header),
             response=body,
         )
         try:
@@ -331,6 +348,14 @@ class ZohoVoice(Provider):
         except StoreFullError as exc:
             raise _Reject([FieldProblem("(store)", None, str(exc))], status=507) from None
         return message
+
+    def _minute(self, now: float) -> str:
+        """``yyyy-MM-dd HH:mm`` of ``now`` in the account zone, formatted once a minute."""
+        minute = int(now // 60)
+        if self._minute_cache[0] != minute:
+            text = datetime.fromtimestamp(now, self._account_zone).strftime("%Y-%m-%d %H:%M")
+            self._minute_cache = (minute, text)
+        return self._minute_cache[1]
 
     # ------------------------------------------------------------------ errors
 

@@ -52,6 +52,13 @@ class StoredMessage:
         data["media"] = [asdict(m) for m in self.media]
         return data
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StoredMessage:
+        """The message back from :meth:`to_json` data (how stores keep it)."""
+        fields = dict(data)
+        fields["media"] = tuple(Media(**m) for m in fields.get("media", ()))
+        return cls(**fields)
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
