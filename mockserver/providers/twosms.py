@@ -36,6 +36,7 @@ from ..store import MessageStore, StoredMessage
 from ..validation import RequestValidator
 from .common import (
     BodyTooLarge,
+    Endpoint,
     Provider,
     header_map,
     json_depth,
@@ -119,7 +120,7 @@ class TwoSms(Provider):
         """The Starlette routes this provider serves."""
         return [
             Route(self.token_op.path, self.token, methods=[self.token_op.method]),
-            Route(self.send_op.path, self.send, methods=[self.send_op.method]),
+            Route(self.send_op.path, Endpoint(self.send), methods=[self.send_op.method]),
         ]
 
     # ------------------------------------------------------------------ POST /Token

@@ -31,6 +31,7 @@ from ..sms import parse_number, segments
 from ..store import Media, MessageStore, StoredMessage
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
 from .common import (
+    Endpoint,
     Provider,
     header_map,
     json_depth,
@@ -86,7 +87,7 @@ class ZohoVoice(Provider):
 
     def routes(self) -> list[Route]:
         """The Starlette routes this provider serves."""
-        return [Route(self.operation.path, self.send, methods=[self.operation.method])]
+        return [Route(self.operation.path, Endpoint(self.send), methods=[self.operation.method])]
 
     # ------------------------------------------------------------------ handler
 
