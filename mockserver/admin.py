@@ -9,6 +9,7 @@ from starlette.routing import Route
 from .contracts import PROVIDERS, contracts_dir, render_openapi
 from .sms import parse_number
 from .store import MessageStore
+from .store.base import DEFAULT_NAMESPACE
 
 __all__ = ["PREFIX", "admin_routes"]
 
@@ -36,7 +37,10 @@ def admin_routes(store: MessageStore, version: str) -> list[Route]:
             if number is None:
                 return _bad(f"to must be an international phone number, got {to!r}")
             to = number.e164
-        return {"provider": provider, "to": to, "namespace": params.get("namespace")}
+        namespace = params.get("namespace")
+        if namespace == "":  # as an empty X-Mock-Namespace header: the default namespace
+            namespace = DEFAULT_NAMESPACE
+        return {"provider": provider, "to": to, "namespace": namespace}
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": version, "providers": list(PROVIDERS)})
@@ -49,7 +53,17 @@ def admin_routes(store: MessageStore, version: str) -> list[Route]:
         return JSONResponse({"count": len(items), "messages": [m.to_json() for m in items]})
 
     async def delete_messages(request: Request) -> Response:
+        # Only a namespace narrows a reset; any other filter is refused rather than ignored,
+        # so a typo never wipes more than was asked for.
+        unknown = sorted(set(request.query_params) - {"namespace"})
+        if unknown:
+            return _bad(
+                f"DELETE /_mock/messages takes only namespace= (got {', '.join(unknown)}); "
+                "it resets all providers of that namespace"
+            )
         namespace = request.query_params.get("namespace")
+        if namespace == "":
+            namespace = DEFAULT_NAMESPACE
         return JSONResponse({"deleted": store.reset(namespace=namespace)})
 
     async def list_violations(request: Request) -> Response:

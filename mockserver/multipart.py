@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import FieldProblem, MockServerError
@@ -179,9 +179,9 @@ async def read_multipart(
         )
     collector = _Collector(limits)
     callbacks = {name: getattr(collector, name) for name in _CALLBACKS}
-    parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
     total = 0
     try:
+        parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
         async for chunk in chunks:
             total += len(chunk)
             if total > limits.body:
@@ -196,7 +196,7 @@ async def read_multipart(
             if chunk:
                 parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as exc:
+    except FormParserError as exc:  # the base of python-multipart's parse errors
         raise BodyError(
             FieldProblem("(body)", None, f"a well-formed multipart body ({exc})")
         ) from None

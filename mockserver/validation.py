@@ -32,14 +32,17 @@ __all__ = [
 ]
 
 ZOHO_DATETIME = "%Y-%m-%d %H:%M:%S"
-_ZOHO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only, whole string: \d and $ would let "١٢" or "5\n" through.
+_ZOHO_DATETIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_INT_RE = re.compile(r"[+-]?[0-9]{1,40}")
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Names in a zoneinfo folder that are not zones a client could mean.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 @cache
 def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones() - _NOT_ZONES)
 
 
 def is_time_zone(value: str) -> bool:
@@ -49,7 +52,7 @@ def is_time_zone(value: str) -> bool:
 
 def parse_zoho_datetime(value: str) -> datetime | None:
     """Parse ``yyyy-mm-dd HH:MM:ss`` strictly; None when malformed or not a real date."""
-    if not _ZOHO_DATETIME_RE.match(value):
+    if not _ZOHO_DATETIME_RE.fullmatch(value):
         return None
     try:
         return datetime.strptime(value, ZOHO_DATETIME)
@@ -104,9 +107,10 @@ def coerce_form_value(f: Field, text: str) -> Any:
     Text that does not parse is returned unchanged, so the schema check reports it with the
     field's name and expected type instead of the coercion failing silently.
     """
-    if f.type == "integer" and _INT_RE.match(text):
+    if f.type == "integer" and _INT_RE.fullmatch(text):
+        # At most 40 digits: far past any int64, far below int()'s 4300-digit guard.
         return int(text)
-    if f.type == "number" and _NUMBER_RE.match(text):
+    if f.type == "number" and len(text) <= 64 and _NUMBER_RE.fullmatch(text):
         return float(text)
     if f.type == "boolean" and text.lower() in {"true", "false"}:
         return text.lower() == "true"

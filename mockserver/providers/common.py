@@ -22,6 +22,7 @@ __all__ = [
     "BodyTooLarge",
     "Endpoint",
     "Provider",
+    "declared_length",
     "header_map",
     "json_depth",
     "json_response",
@@ -76,10 +77,18 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+def declared_length(request: Request) -> int | None:
+    """The Content-Length header as a number, or None when absent or not plain digits."""
+    value = header_map(request).get("content-length", "")
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing it from Content-Length or as soon as it crosses ``limit``."""
-    declared = header_map(request).get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
         raise BodyTooLarge(limit)
     body = b""
     while True:
@@ -115,6 +124,13 @@ class Provider:
     def routes(self) -> list[Route]:
         """The Starlette routes this provider serves."""
         raise NotImplementedError
+
+    def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
+        """The provider's own answer to a wrong HTTP method on one of its paths (405).
+
+        None when the path is not this provider's.
+        """
+        return None
 
     def record(self, operation: str, namespace: str, problems: Sequence[FieldProblem]) -> None:
         """Keep field problems seen in a request as contract violations."""

@@ -123,6 +123,22 @@ class TwoSms(Provider):
             Route(self.send_op.path, Endpoint(self.send), methods=[self.send_op.method]),
         ]
 
+    def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
+        """OAuth error on /Token; the envelope with ASP.NET's 405 wording on the send."""
+        headers = {"Allow": allowed}
+        if request.url.path == self.token_op.path:
+            body: dict[str, Any] = {
+                "error": "invalid_request",
+                "error_description": f"{request.method}: the token endpoint takes {allowed}",
+            }
+            return JSONResponse(body, status_code=405, headers=headers)
+        if request.url.path != self.send_op.path:
+            return None
+        code = self._codes["method_not_allowed"]
+        reason = code["message"].replace("{detail}", request.method)
+        body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
+        return JSONResponse(body, status_code=405, headers=headers)
+
     # ------------------------------------------------------------------ POST /Token
 
     async def token(self, request: Request) -> Response:
@@ -134,7 +150,7 @@ class TwoSms(Provider):
             )
         try:
             body = await read_body(request, self.settings.max_field_bytes)
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
         except BodyTooLarge as exc:
             return _oauth_error("invalid_request", f"the body must be at most {exc.limit} bytes")
         except UnicodeDecodeError:
@@ -312,7 +328,12 @@ class TwoSms(Provider):
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
         before, after = spent
-        ids = {r.key: new_uuid() for r in recipients}
+        # One id per recipient; two keys naming the same number (+1… and 1…) each get
+        # their own, side by side in that number's list.
+        ids = [new_uuid() for _ in recipients]
+        by_key: dict[str, list[str]] = {}
+        for r, message_id in zip(recipients, ids, strict=True):
+            by_key.setdefault(r.key, []).append(message_id)
         advanced = self._type_names.get(msg["Type"]) == "Advanced"
         when = msg["Options"].get("DateToSend")
         scheduled = when if when and _epoch(when) > now else None
@@ -324,7 +345,7 @@ class TwoSms(Provider):
                 "Detail": {
                     "IDs": {
                         "AdvancedMessageID": new_uuid() if advanced else None,
-                        "StandardMessageIDs": {key: [value] for key, value in ids.items()},
+                        "StandardMessageIDs": by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
                     "NoOfContacts": str(sum(not r.to.startswith("+") for r in recipients)),
@@ -341,7 +362,7 @@ class TwoSms(Provider):
         headers = redact_headers(header_map(request), "authorization")
         stored = [
             StoredMessage(
-                id=ids[r.key],
+                id=message_id,
                 provider=PROVIDER,
                 namespace=namespace,
                 to=r.to,
@@ -357,7 +378,7 @@ class TwoSms(Provider):
                 headers=headers,
                 response=body,
             )
-            for r in recipients
+            for r, message_id in zip(recipients, ids, strict=True)
         ]
         try:
             self.store.add(*stored)
@@ -392,9 +413,17 @@ def _oauth_error(error: str, description: str) -> JSONResponse:
 
 
 def _epoch(iso: str) -> float:
-    """Epoch seconds of an ISO-8601 date-time; 0 when Python cannot read it."""
+    """Epoch seconds of an RFC 3339 date-time (the contract's format).
+
+    Python 3.11's fromisoformat refuses two RFC 3339 spellings the format check allows:
+    lower-case ``t``/``z`` and a leap second; both are read here.
+    """
+    text = iso.upper()
+    leap = text[17:19] == "60" and text[13:14] == ":" and text[16:17] == ":"
+    if leap:
+        text = text[:17] + "59" + text[19:]
     try:
-        return datetime.fromisoformat(iso).timestamp()
+        return datetime.fromisoformat(text).timestamp() + (1 if leap else 0)
     except ValueError:
         return 0.0
 

@@ -33,9 +33,11 @@ from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetim
 from .common import (
     Endpoint,
     Provider,
+    declared_length,
     header_map,
     json_depth,
     json_response,
+    media_type,
     namespace_of,
     new_uuid,
     redact_headers,
@@ -108,6 +110,17 @@ class ZohoVoice(Provider):
             return self._error(reject, namespace)
         return json_response(message.response)
 
+    def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
+        """ZVSMS-4027 with 405 for anything but POST on the send path."""
+        if request.url.path != self.operation.path:
+            return None
+        body = {
+            "status": "ERROR",
+            "code": self._codes["bad_request"]["code"],
+            "message": f"{request.method}: this API takes {allowed}",
+        }
+        return JSONResponse(body, status_code=405, headers={"Allow": allowed})
+
     def _authorised(self, header: str) -> bool:
         if not header.startswith(self._auth_prefix):
             return False
@@ -117,7 +130,7 @@ class ZohoVoice(Provider):
 
     async def _read_parts(self, request: Request) -> list[Part]:
         ctype = header_map(request).get("content-type", "")
-        if not ctype.lower().startswith("multipart/form-data"):
+        if media_type(request) != "multipart/form-data":
             raise _Reject(
                 [
                     FieldProblem(
@@ -129,6 +142,16 @@ class ZohoVoice(Provider):
                 ]
             )
         boundary = boundary_of(ctype)
+        if boundary is not None and len(boundary) > 70:
+            raise _Reject(
+                [
+                    FieldProblem(
+                        "Content-Type",
+                        ctype[:120],
+                        "a multipart boundary of 1 to 70 characters (RFC 2046 section 5.1.1)",
+                    )
+                ]
+            )
         if boundary is None:
             raise _Reject(
                 [
@@ -140,13 +163,9 @@ class ZohoVoice(Provider):
                     )
                 ]
             )
-        declared = header_map(request).get("content-length")
         try:
             return await read_multipart(
-                request.stream(),
-                boundary,
-                self._limits,
-                declared=int(declared) if declared and declared.isdigit() else None,
+                request.stream(), boundary, self._limits, declared=declared_length(request)
             )
         except BodyError as exc:
             raise _Reject([exc.problem]) from None
@@ -159,12 +178,17 @@ class ZohoVoice(Provider):
         unknown: list[FieldProblem] = []
         for part in parts:
             if part.name == _MEDIA:
+                if not part.is_file:
+                    problems.append(
+                        FieldProblem(_MEDIA, _preview(part.data), "a file part (with a filename=)")
+                    )
+                    continue
                 media.append(part)
                 continue
             if part.name not in self._text_fields:
                 unknown.append(
                     FieldProblem(
-                        part.name,
+                        part.name or "(part without a name)",
                         _preview(part.data),
                         "not a parameter of this operation (ignored)",
                     )
