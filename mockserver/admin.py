@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .config import Settings
 from .contracts import PROVIDERS, contracts_dir, render_openapi
 from .sms import parse_number
 from .store import MessageStore
@@ -20,8 +21,9 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": f"sms-mockserver: {message}"}, status_code=status)
 
 
-def admin_routes(store: MessageStore, version: str) -> list[Route]:
-    """Routes of the admin API, bound to ``store``."""
+def admin_routes(store: MessageStore, version: str, settings: Settings) -> list[Route]:
+    """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
+    change them."""
 
     def _filters(request: Request) -> dict[str, str | None] | JSONResponse:
         params = request.query_params
@@ -67,6 +69,8 @@ def admin_routes(store: MessageStore, version: str) -> list[Route]:
         return JSONResponse({"deleted": store.reset(namespace=namespace)})
 
     async def list_violations(request: Request) -> Response:
+        if "to" in request.query_params:
+            return _bad("violations are filtered by provider and namespace only (not to)")
         filters = _filters(request)
         if isinstance(filters, JSONResponse):
             return filters
@@ -77,7 +81,8 @@ def admin_routes(store: MessageStore, version: str) -> list[Route]:
         provider = request.path_params["provider"]
         if provider not in PROVIDERS or not (contracts_dir() / provider / "openapi.json").exists():
             return _bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
-        return Response(render_openapi(provider), media_type="application/json")
+        document = render_openapi(provider, settings.contract_overrides())
+        return Response(document, media_type="application/json")
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),

@@ -38,7 +38,7 @@ def create_app(
     store = store if store is not None else MemoryStore(max_messages=settings.max_messages)
     providers: list[Provider] = [TwoSms(settings, store, clock), ZohoVoice(settings, store, clock)]
     routes: list[BaseRoute] = [route for p in providers for route in p.routes()]
-    routes += admin_routes(store, __version__)
+    routes += admin_routes(store, __version__, settings)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Wrong method or unknown path: JSON, in the provider's shape on its own paths."""

@@ -75,10 +75,10 @@ class Binder:
 
     def bind_json(
         self, value: Any, node: Mapping[str, Any] | None = None, path: str = ""
-    ) -> tuple[Any, list[str]]:
+    ) -> tuple[Any, list[tuple[str, Any]]]:
         """Rename keys to the contract's spelling and map enum names; list unknown fields."""
         node = self.schema if node is None else node
-        unknown: list[str] = []
+        unknown: list[tuple[str, Any]] = []
         if isinstance(value, dict):
             props = self.props(node)
             values = _map_values(node)
@@ -92,7 +92,7 @@ class Binder:
                 elif values is not None:
                     out[key], more = self.bind_json(item, values, f"{path}[{key}]")
                 elif props:
-                    unknown.append(f"{path}.{key}" if path else key)
+                    unknown.append((f"{path}.{key}" if path else key, item))
                     continue
                 else:
                     out[key], more = item, []

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .contracts import Overrides
 from .errors import MockServerError
 
 __all__ = ["MiB", "Settings"]
@@ -102,6 +104,14 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), _KINDS.get(f.name, int))
+        if self.zoho_allowed_countries is not None:  # ISO-2 codes, compared in lower case
+            object.__setattr__(
+                self,
+                "zoho_allowed_countries",
+                frozenset(c.lower() for c in self.zoho_allowed_countries),
+            )
         for name in (
             "max_body_bytes",
             "max_media_bytes",
@@ -109,6 +119,7 @@ class Settings:
             "max_messages",
             "max_json_depth",
             "zoho_max_message_length",
+            "zoho_max_media_files",
             "twosms_token_lifetime_seconds",
         ):
             if getattr(self, name) < 1:
@@ -121,6 +132,48 @@ class Settings:
                 "sms-mockserver: zoho_auth_error_body must contain INVALID_OAUTHTOKEN, "
                 "the literal Zoho clients look for"
             )
+        try:
+            ZoneInfo(self.zoho_account_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MockServerError(
+                f"sms-mockserver: zoho_account_timezone {self.zoho_account_timezone!r} is not "
+                "an IANA time zone name (e.g. UTC, Asia/Kolkata)"
+            ) from None
+        for kind, values in (
+            ("message", self.twosms_message_types),
+            ("quick recipient", self.twosms_quick_recipient_types),
+        ):
+            if not values or not all(isinstance(v, int) for v in values.values()):
+                raise MockServerError(
+                    f"sms-mockserver: twosms {kind} types must map names to numbers"
+                )
+
+    def contract_overrides(self) -> Overrides:
+        """How these settings change the documented contracts, per operation id.
+
+        The providers validate with it and ``/_mock/contracts/...`` serves the document built
+        with it, so the contract a running mock publishes is the one it enforces.
+        """
+        types, quick = dict(self.twosms_message_types), dict(self.twosms_quick_recipient_types)
+        return {
+            "zohoVoiceSendSmsV2": {
+                "fields": {"sms_data.message": {"max_length": self.zoho_max_message_length}},
+                "statuses": {
+                    "error": self.zoho_error_status,
+                    "auth_error": self.zoho_auth_error_status,
+                },
+            },
+            "twosmsSendMessagesV2": {
+                "fields": {
+                    "Type": {"enum": list(types.values()), "enum_names": list(types)},
+                    "Contacts.QuickRecipients{}": {
+                        "enum": list(quick.values()),
+                        "enum_names": list(quick),
+                    },
+                },
+                "statuses": {"error": self.twosms_error_status},
+            },
+        }
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
@@ -135,7 +188,11 @@ class Settings:
         values: dict[str, Any] = {}
         for key, value in data.items():
             if key in {"zoho_allowed_countries", "zoho_accepted_tokens"} and value is not None:
-                value = frozenset(str(v).lower() if "countries" in key else str(v) for v in value)
+                if not isinstance(value, list):
+                    raise MockServerError(
+                        f'sms-mockserver: setting {key} must be a list, e.g. ["us", "ca"]'
+                    )
+                value = frozenset(str(v) for v in value)
             elif isinstance(value, Mapping):
                 value = _frozen(value)
             values[key] = value
@@ -154,3 +211,39 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+# What each setting must hold when it is not an int: a type, or a tuple of alternatives
+# ("mapping", "set" and None stand for any Mapping, any frozenset, and an unset value).
+_KINDS: dict[str, Any] = {
+    "zoho_auth_error_body": "mapping",
+    "zoho_contacts": "mapping",
+    "zoho_allowed_countries": ("set", None),
+    "zoho_accepted_tokens": ("set", None),
+    "twosms_clients": ("mapping", None),
+    "twosms_templates": "mapping",
+    "twosms_message_types": "mapping",
+    "twosms_quick_recipient_types": "mapping",
+    "zoho_error_detail": bool,
+    "zoho_user_name": str,
+    "zoho_email": str,
+    "zoho_bucket_name": str,
+    "zoho_account_timezone": str,
+}
+
+
+def _check_type(name: str, value: Any, kind: Any) -> None:
+    """Refuse a setting of the wrong type with a message naming it (not a TypeError later)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if (
+            (k is None and value is None)
+            or (k == "mapping" and isinstance(value, Mapping))
+            or (k == "set" and isinstance(value, frozenset | set))
+            or (isinstance(k, type) and isinstance(value, k))
+        ):
+            return
+    wanted = " or ".join("unset" if k is None else str(getattr(k, "__name__", k)) for k in kinds)
+    raise MockServerError(
+        f"sms-mockserver: setting {name} must be {wanted}, got {type(value).__name__} {value!r}"
+    )

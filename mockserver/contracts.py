@@ -3,7 +3,8 @@
 The TOML files under ``contracts/<provider>/`` (format in ``contracts/README.md``) are the single
 source.  This module loads them, turns each field table into JSON Schema, and assembles one
 OpenAPI 3.1 document per provider.  The mock's validation compiles the same schemas
-(:mod:`mockserver.validation`), so the published contract and the mock cannot disagree.
+(:mod:`mockserver.validation`), so the published contract and the mock agree on every field
+rule (2sms binding adds ASP.NET's case-insensitive names and enum names on top).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "Contract",
     "Field",
     "Operation",
+    "Overrides",
     "build_schema",
     "contracts_dir",
     "fixtures_dir",
@@ -203,8 +205,14 @@ def _load_operation(provider: str, path: Path) -> Operation:
     responses: dict[str, Mapping[str, Any]] = raw.get("responses", {})
     bodies = {
         kind: tuple(Field.from_toml(f, f"{where} [[{kind}]]") for f in raw.get(kind, ()))
-        for kind in responses
+        for kind, spec in responses.items()
+        if "body" not in spec
     }
+    for kind, spec in responses.items():  # `body = "error"`: the same fields as another kind
+        if "body" in spec:
+            if spec["body"] not in bodies:
+                raise ContractError(f"{where}: [responses.{kind}] body names no response kind")
+            bodies[kind] = bodies[spec["body"]]
     return Operation(
         provider=provider,
         id=op["id"],
@@ -313,8 +321,15 @@ def build_schema(
 # --------------------------------------------------------------------------- OpenAPI
 
 
-def _operation_object(op: Operation) -> JSON:
-    body_schema = op.request_schema()
+#: Per-operation changes a running mock applies to its contract (see Settings.contract_for):
+#: ``fields``: field name -> constraint values; ``statuses``: response kind -> HTTP status.
+Overrides = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+def _operation_object(op: Operation, overrides: Overrides) -> JSON:
+    mine = overrides.get(op.id, {})
+    body_schema = op.request_schema(mine.get("fields"))
+    statuses: Mapping[str, Any] = mine.get("statuses", {})
     content: JSON = {}
     for media in op.media_types:
         entry: JSON = {"schema": body_schema}
@@ -339,11 +354,19 @@ def _operation_object(op: Operation) -> JSON:
         description = spec.get("description") or f"{kind.replace('_', ' ')} response"
         if spec.get("inference"):
             description += f" (inferred: {spec['inference']})"
+        status = str(statuses.get(kind, spec["status"]))
+        if status in responses:  # two kinds on one status (e.g. errors configured as 200)
+            entry = responses[status]
+            media = entry["content"]["application/json"]
+            schemas = media["schema"].get("anyOf", [media["schema"]])
+            media["schema"] = {"anyOf": [*schemas, body]}
+            entry["description"] += f"; or {description}"
+            continue
         answer: JSON = {"schema": body}
         example = spec.get("example")
         if example:
             answer["example"] = json.loads((fixtures_dir() / example).read_text("utf-8"))
-        responses[str(spec["status"])] = {
+        responses[status] = {
             "description": description,
             "content": {"application/json": answer},
         }
@@ -379,13 +402,17 @@ def _operation_object(op: Operation) -> JSON:
     return obj
 
 
-def openapi_document(provider: str) -> JSON:
-    """The OpenAPI 3.1 document of ``provider``, built from its contract files."""
+def openapi_document(provider: str, overrides: Overrides | None = None) -> JSON:
+    """The OpenAPI 3.1 document of ``provider``, built from its contract files.
+
+    Without ``overrides`` it is the committed document (documented defaults); a running mock
+    passes the ones its settings imply, so the document it serves is the one it enforces.
+    """
     contract = load_contract(provider)
     paths: JSON = {}
     schemes: JSON = {}
     for op in contract.operations:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation_object(op)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation_object(op, overrides or {})
         if op.auth:
             name = f"{provider}_{op.auth['scheme'].lower().replace('-', '_')}"
             scheme: JSON
@@ -411,9 +438,9 @@ def openapi_document(provider: str) -> JSON:
     return doc
 
 
-def render_openapi(provider: str) -> bytes:
+def render_openapi(provider: str, overrides: Overrides | None = None) -> bytes:
     """Deterministic bytes of the OpenAPI document (what is committed as ``openapi.json``)."""
-    text = json.dumps(openapi_document(provider), indent=2, ensure_ascii=False)
+    text = json.dumps(openapi_document(provider, overrides), indent=2, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
 

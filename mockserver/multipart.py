@@ -51,10 +51,9 @@ class Part:
 class BodyError(MockServerError):
     """The body could not be read: malformed, truncated, or over a limit."""
 
-    def __init__(self, problem: FieldProblem, *, too_large: bool = False) -> None:
+    def __init__(self, problem: FieldProblem) -> None:
         super().__init__(str(problem))
         self.problem = problem
-        self.too_large = too_large
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -108,8 +107,7 @@ class _Collector:
                     "(body)",
                     f"more than {self.limits.parts} parts",
                     f"a multipart body of at most {self.limits.parts} parts",
-                ),
-                too_large=True,
+                )
             )
         disposition = self._headers.get(b"content-disposition")
         if disposition is None:
@@ -141,8 +139,7 @@ class _Collector:
             raise BodyError(
                 FieldProblem(
                     part.name, f"more than {cap} bytes", f"a {kind} of at most {cap} bytes"
-                ),
-                too_large=True,
+                )
             )
 
     def on_part_end(self) -> None:
@@ -174,8 +171,7 @@ async def read_multipart(
         raise BodyError(
             FieldProblem(
                 "(body)", f"{declared} bytes", f"a request body of at most {limits.body} bytes"
-            ),
-            too_large=True,
+            )
         )
     collector = _Collector(limits)
     callbacks = {name: getattr(collector, name) for name in _CALLBACKS}
@@ -190,8 +186,7 @@ async def read_multipart(
                         "(body)",
                         f"more than {limits.body} bytes",
                         f"a request body of at most {limits.body} bytes",
-                    ),
-                    too_large=True,
+                    )
                 )
             if chunk:
                 parser.write(chunk)

@@ -84,7 +84,7 @@ class MockServer:
         return self.store.messages(provider=provider, to=to)
 
     def reset(self) -> None:
-        """Forget all messages and violations."""
+        """Forget all messages, violations and credit balances (tokens stay valid)."""
         self.store.reset()
 
     def __enter__(self) -> MockServer:

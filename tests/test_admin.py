@@ -83,3 +83,23 @@ def test_stored_messages_round_trip_through_the_store(client: TestClient) -> Non
     assert StoredMessage.from_json(message.to_json()) == message
     assert message.media[0].filename == "p.jpg"
     assert message.request["sms_data"]["mms"] is True
+
+
+def test_violations_cannot_be_filtered_by_recipient(client: TestClient) -> None:
+    response = client.get("/_mock/violations", params={"to": "+14155550100"})
+    assert response.status_code == 400
+    assert "not to" in response.json()["error"]
+
+
+def test_served_contract_is_the_enforced_one() -> None:
+    from mockserver import Settings
+
+    from .conftest import make_client
+
+    with make_client(Settings(zoho_max_message_length=5000)) as c:
+        doc = c.get("/_mock/contracts/zoho_voice/openapi.json").json()
+        schema = doc["paths"]["/rest/json/v2/sms/send"]["post"]["requestBody"]["content"][
+            "multipart/form-data"
+        ]["schema"]
+        assert schema["properties"]["sms_data"]["properties"]["message"]["maxLength"] == 5000
+        assert zoho_send(c, {**VALID_SMS, "message": "a" * 5000}).status_code == 200

@@ -69,3 +69,36 @@ def test_the_readme_settings_example_loads() -> None:
     settings = Settings.from_mapping(tomllib.loads(block))
     assert settings.twosms_clients == {"my-app": "dev-secret"}
     assert settings.zoho_allowed_countries == frozenset({"us", "ca"})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"zoho_account_timezone": "Europe/Londn"}, "not an IANA time zone"),
+        ({"zoho_allowed_countries": "us"}, "must be a list"),
+        ({"max_messages": "5"}, "max_messages must be int"),
+        ({"zoho_error_detail": "yes"}, "zoho_error_detail must be bool"),
+        ({"twosms_message_types": {"Standard": "one"}}, "map names to numbers"),
+    ],
+)
+def test_wrong_settings_are_refused_by_name(data: dict[str, object], message: str) -> None:
+    with pytest.raises(MockServerError, match=message):
+        Settings.from_mapping(data)
+
+
+def test_serve_with_a_bad_config_exits_cleanly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.toml"
+    path.write_text('zoho_account_timezone = "Europe/Londn"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "not an IANA time zone" in result.stderr

@@ -104,7 +104,7 @@ def test_zoho_openapi_describes_the_multipart_json_part() -> None:
         "message",
         "senderId",
     ]
-    assert set(post["responses"]) == {"200", "400", "401"}
+    assert set(post["responses"]) == {"200", "400", "401", "405", "507"}
     assert doc["components"]["securitySchemes"]["zoho_voice_zoho_oauthtoken"]["name"] == (
         "Authorization"
     )
@@ -133,3 +133,37 @@ def test_bad_field_entries_are_refused() -> None:
         Field.from_toml({"name": "a", "type": "string", "colour": "red"}, "x")
     with pytest.raises(ContractError, match="type 'text'"):
         Field.from_toml({"name": "a", "type": "text"}, "x")
+
+
+@pytest.mark.parametrize("provider", AVAILABLE)
+def test_every_setting_named_in_a_contract_exists(provider: str) -> None:
+    import dataclasses
+
+    from mockserver import Settings
+
+    names = {f.name for f in dataclasses.fields(Settings)}
+    for op in load_contract(provider).operations:
+        named = [f.setting for f in op.request if f.setting]
+        named += [spec["setting"] for spec in op.responses.values() if "setting" in spec]
+        assert set(named) <= names, f"{op.id}: {sorted(set(named) - names)}"
+
+
+def test_served_contract_follows_the_settings() -> None:
+    from mockserver import Settings
+    from mockserver.contracts import openapi_document
+
+    settings = Settings(
+        zoho_max_message_length=10_000,
+        zoho_error_status=200,
+        twosms_message_types={"Advanced": 0, "Standard": 1, "Flash": 5},
+    )
+    zoho = openapi_document("zoho_voice", settings.contract_overrides())
+    post = zoho["paths"]["/rest/json/v2/sms/send"]["post"]
+    media = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert media["properties"]["sms_data"]["properties"]["message"]["maxLength"] == 10_000
+    assert "400" not in post["responses"]
+    assert len(post["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]) == 2
+    twosms = openapi_document("twosms", settings.contract_overrides())
+    send = twosms["paths"]["/api/v2/sms/messages"]["post"]
+    type_ = send["requestBody"]["content"]["application/json"]["schema"]["properties"]["Type"]
+    assert (type_["enum"], type_["x-enum-names"]) == ([0, 1, 5], ["Advanced", "Standard", "Flash"])

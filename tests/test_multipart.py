@@ -69,9 +69,8 @@ def test_a_file_far_over_the_cap_is_refused_without_reading_the_rest() -> None:
     )
     consumed: list[int] = []
     big = Limits(body=10_000_000, file=1_000, field=100)
-    with pytest.raises(BodyError, match="at most 1000 bytes") as info:
+    with pytest.raises(BodyError, match="at most 1000 bytes"):
         read(data, size=512, limits=big, consumed=consumed)
-    assert info.value.too_large
     assert max(consumed) < 4_096  # stopped within a few chunks of the cap
 
 

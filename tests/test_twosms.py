@@ -536,3 +536,54 @@ def test_body_too_large() -> None:
     with make_client(Settings(max_body_bytes=50)) as c:
         response = send(c, {**WORKED, "Content": "a" * 100})
     assert "(body): a request body of at most 50 bytes" in response.json()["Error"]["ErrorReason"]
+
+
+def test_credits_are_kept_per_namespace(client: TestClient) -> None:
+    headers = auth(client)
+    for namespace, expected in (("w1", "1000"), ("w2", "1000"), ("w1", "999")):
+        response = client.post(
+            SEND, json=WORKED, headers={**headers, "X-Mock-Namespace": namespace}
+        )
+        assert response.json()["ResponseData"]["Detail"]["PreTransaction"] == expected
+    client.delete("/_mock/messages", params={"namespace": "w1"})
+    again = client.post(SEND, json=WORKED, headers={**headers, "X-Mock-Namespace": "w1"})
+    assert again.json()["ResponseData"]["Detail"]["PreTransaction"] == "1000"
+
+
+def test_a_send_too_big_for_the_journal_is_refused_whole_and_refunded() -> None:
+    three = {
+        **WORKED,
+        "Contacts": {
+            "QuickRecipients": {"+12345678901": 2, "+447911123456": 2, "+919876543210": 2}
+        },
+    }
+    with make_client(Settings(max_messages=2)) as c:
+        headers = auth(c)
+        refused = c.post(SEND, json=three, headers=headers)
+        assert refused.status_code == 507
+        error = check(refused)["Error"]
+        assert error["ErrorCode"] == "StoreFull"
+        assert "this send has 3 recipient(s)" in error["ErrorReason"]
+        assert store_of(c).messages() == []
+        detail = c.post(SEND, json=WORKED, headers=headers).json()["ResponseData"]["Detail"]
+        assert detail["PreTransaction"] == "1000"  # the refused send was refunded
+
+
+def test_recurring_options_may_be_empty(client: TestClient) -> None:
+    body = {**WORKED, "Type": 2, "Options": {"RecurringOptions": {}}}
+    assert check(send(client, body))["Error"] is None
+
+
+def test_unknown_members_are_recorded_with_what_was_sent(client: TestClient) -> None:
+    assert send(client, {**WORKED, "Extra": [1, 2]}).status_code == 200
+    (violation,) = store_of(client).violations()
+    assert (violation.field, violation.sent) == ("Extra", [1, 2])
+
+
+@pytest.mark.parametrize("path", [SEND, "/Token"])
+def test_wrong_method_is_405_in_the_contract(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    op = OP if path == SEND else "twosmsToken"
+    assert_matches_contract("twosms", op, response)

@@ -473,3 +473,49 @@ def test_scheduled_time_uses_the_account_zone_without_time_zone() -> None:
         )
     assert ok.status_code == 200
     assert "scheduledTime: a time in the future (in time zone Asia/Kolkata)" in late.text
+
+
+def test_unknown_sms_data_keys_are_ignored_but_recorded(client: TestClient) -> None:
+    response = zoho_send(client, {**VALID_SMS, "Mms": True})
+    assert response.status_code == 200
+    assert "isMMS" not in response.json()["send"]
+    (violation,) = store_of(client).violations()
+    assert (violation.field, violation.sent, violation.expected) == (
+        "sms_data.Mms",
+        True,
+        "not a field of sms_data (ignored)",
+    )
+
+
+def test_a_blocked_country_is_not_a_contract_violation() -> None:
+    with make_client(Settings(zoho_allowed_countries=frozenset({"US"}))) as c:
+        assert zoho_send(c).status_code == 200  # "US" is compared in lower case
+        assert (
+            zoho_send(c, {**VALID_SMS, "customerNumber": "+919876543210"}).json()["code"]
+            == "ZVSMS-4038"
+        )
+        assert store_of(c).violations() == []
+
+
+def test_wrong_method_and_store_full_answers_are_in_the_contract() -> None:
+    with make_client(Settings(max_messages=1)) as c:
+        assert zoho_send(c).status_code == 200
+        full = zoho_send(c)
+        assert full.status_code == 507
+        check(full)
+        wrong = c.put(ZOHO_PATH)
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+        check(wrong)
+
+
+def test_errors_served_as_200_still_match_the_served_contract() -> None:
+    import jsonschema_rs
+
+    with make_client(Settings(zoho_error_status=200)) as c:
+        doc = c.get("/_mock/contracts/zoho_voice/openapi.json").json()
+        schema = doc["paths"][ZOHO_PATH]["post"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]
+        validator = jsonschema_rs.validator_for(schema)
+        assert validator.is_valid(zoho_send(c, {"message": ""}).json())
+        assert validator.is_valid(zoho_send(c).json())

@@ -99,14 +99,7 @@ class TwoSms(Provider):
         types = dict(settings.twosms_message_types)
         quick = dict(settings.twosms_quick_recipient_types)
         self.validator = RequestValidator(
-            self.send_op,
-            overrides={
-                "Type": {"enum": list(types.values()), "enum_names": list(types)},
-                "Contacts.QuickRecipients{}": {
-                    "enum": list(quick.values()),
-                    "enum_names": list(quick),
-                },
-            },
+            self.send_op, settings.contract_overrides()[self.send_op.id]["fields"]
         )
         self.binder = Binder(self.validator.schema)
         self._type_names = {number: name for name, number in types.items()}
@@ -254,7 +247,10 @@ class TwoSms(Provider):
         instance, unknown = self.binder.bind_json(data)
         # ASP.NET ignores unknown members; the contract still wants to hear about them.
         self._record(
-            [FieldProblem(name, None, "not a field of MessageV2 (ignored)") for name in unknown],
+            [
+                FieldProblem(name, sent, "not a field of MessageV2 (ignored)")
+                for name, sent in unknown
+            ],
             namespace,
         )
         return dict(instance), False
@@ -273,8 +269,9 @@ class TwoSms(Provider):
                     )
                 ],
             )
-        if self._type_names.get(msg["Type"]) == "Recurring" and not (
-            msg["Options"].get("RecurringOptions")
+        if (
+            self._type_names.get(msg["Type"]) == "Recurring"
+            and msg["Options"].get("RecurringOptions") is None
         ):
             raise _Reject(
                 "validation",
@@ -319,9 +316,13 @@ class TwoSms(Provider):
         seg = segments(text)
         recipients = self._recipients(msg["Contacts"])
         sms_count = seg.count * sum(r.sms for r in recipients)
-        spent = self.store.spend_credits(account, sms_count, self.settings.twosms_starting_credits)
+        spent = self.store.spend_credits(
+            namespace, account, sms_count, self.settings.twosms_starting_credits
+        )
         if spent is None:
-            balance = self.store.spend_credits(account, 0, self.settings.twosms_starting_credits)
+            balance = self.store.spend_credits(
+                namespace, account, 0, self.settings.twosms_starting_credits
+            )
             available = balance[0] if balance else 0
             raise _Reject(
                 "insufficient_credit",
@@ -383,10 +384,10 @@ class TwoSms(Provider):
         try:
             self.store.add(*stored)
         except StoreFullError as exc:
-            self.store.spend_credits(account, -sms_count, self.settings.twosms_starting_credits)
-            raise _Reject(
-                "validation", [FieldProblem("(store)", None, str(exc))], status=507
-            ) from None
+            self.store.spend_credits(
+                namespace, account, -sms_count, self.settings.twosms_starting_credits
+            )
+            raise _Reject("store_full", detail=_store_full(exc, len(stored)), status=507) from None
         return body
 
     # ------------------------------------------------------------------ errors
@@ -410,6 +411,12 @@ class TwoSms(Provider):
 def _oauth_error(error: str, description: str) -> JSONResponse:
     """RFC 6749 section 5.2 error; OWIN answers 400 for each, invalid_client included."""
     return JSONResponse({"error": error, "error_description": description}, status_code=400)
+
+
+def _store_full(exc: StoreFullError, count: int) -> str:
+    """Why a send could not be kept, and what to do about it."""
+    text = str(exc).removeprefix("sms-mockserver: ")
+    return f"this send has {count} recipient(s), one message each; {text}"
 
 
 def _epoch(iso: str) -> float:

@@ -73,8 +73,7 @@ class ZohoVoice(Provider):
         super().__init__(settings, store, clock)
         self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
         self.validator = RequestValidator(
-            self.operation,
-            overrides={"sms_data.message": {"max_length": settings.zoho_max_message_length}},
+            self.operation, settings.contract_overrides()[self.operation.id]["fields"]
         )
         auth = self.operation.auth or {}
         self._auth_header = auth.get("header", "Authorization").lower()
@@ -86,6 +85,11 @@ class ZohoVoice(Provider):
         self._account_zone = ZoneInfo(settings.zoho_account_timezone)
         self._minute_cache: tuple[int, str] = (-1, "")
         self._text_fields = {name: self.operation.field(name) for name in _TEXT_PARTS}
+        self._sms_fields = frozenset(
+            f.name.removeprefix("sms_data.")
+            for f in self.operation.request
+            if f.name.startswith("sms_data.")
+        )
 
     def routes(self) -> list[Route]:
         """The Starlette routes this provider serves."""
@@ -241,13 +245,21 @@ class ZohoVoice(Provider):
                     "zoho_max_media_files)",
                 )
             )
+        # Ignored, as a form handler ignores them, but recorded: a misspelt "Mms" would
+        # otherwise silently turn an MMS into an SMS.
+        sms = fields.get("sms_data")
+        if isinstance(sms, dict):
+            unknown += [
+                FieldProblem(f"sms_data.{key}", value, "not a field of sms_data (ignored)")
+                for key, value in sms.items()
+                if key not in self._sms_fields
+            ]
+        self._record(unknown, namespace)
         if problems:
             raise _Reject(problems)
         problems = self.validator.problems(fields)
-        if unknown and not problems:
-            self._record(unknown, namespace)
         if problems:
-            raise _Reject([*problems, *unknown])
+            raise _Reject(problems)
         return fields, media
 
     def _check(self, fields: dict[str, Any], media: list[Part], namespace: str) -> None:
@@ -392,7 +404,9 @@ class ZohoVoice(Provider):
             text = code["message"]
         if reject.code != "bad_request":
             text = f"{code['message']} ({text})" if self.settings.zoho_error_detail else text
-        if reject.status is None:
+        if reject.status is None and reject.code == "bad_request":
+            # A country outside zoho_allowed_countries breaks the mock's setting, not the
+            # contract, so it is not recorded as a violation.
             self._record(reject.problems, namespace)
         body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
         return JSONResponse(body, status_code=reject.status or self.settings.zoho_error_status)

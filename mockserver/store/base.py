@@ -105,7 +105,8 @@ class MessageStore(Protocol):
         """Violations, oldest first, optionally filtered."""
 
     def reset(self, *, namespace: str | None = None) -> int:
-        """Forget messages and violations (of one namespace, or all); returns messages dropped."""
+        """Forget messages, violations and credit balances (of one namespace, or all);
+        returns the number of messages dropped.  Issued tokens stay valid."""
 
     def issue_token(self, token: str, account: str, expires_at: float) -> None:
         """Remember an access token issued to ``account`` until ``expires_at`` (epoch s)."""
@@ -113,8 +114,11 @@ class MessageStore(Protocol):
     def token_account(self, token: str, now: float) -> str | None:
         """The account a token was issued to, or None when unknown or expired at ``now``."""
 
-    def spend_credits(self, account: str, amount: int, start: int) -> tuple[int, int] | None:
-        """Atomically take ``amount`` credits from ``account`` (which starts with ``start``).
+    def spend_credits(
+        self, namespace: str, account: str, amount: int, start: int
+    ) -> tuple[int, int] | None:
+        """Atomically take ``amount`` credits from ``account`` in ``namespace`` (balances
+        start at ``start``; a negative amount refunds).
 
         Returns (balance before, balance after), or None when the balance is too low.
         """

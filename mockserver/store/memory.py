@@ -40,7 +40,7 @@ class MemoryStore:
         self._counts: dict[str, int] = {}
         self._violations: list[Violation] = []
         self._tokens: dict[str, tuple[str, float]] = {}
-        self._credits: dict[str, int] = {}
+        self._credits: dict[tuple[str, str], int] = {}
 
     def add(self, *messages: StoredMessage) -> None:
         """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
@@ -109,6 +109,7 @@ class MemoryStore:
                 self._messages = [m for m in self._messages if m[0] != namespace]
                 self._violations = [v for v in self._violations if v.namespace != namespace]
                 self._counts.pop(namespace, None)
+                self._credits = {k: v for k, v in self._credits.items() if k[0] != namespace}
             return before - len(self._messages)
 
     def issue_token(self, token: str, account: str, expires_at: float) -> None:
@@ -126,13 +127,16 @@ class MemoryStore:
             return None
         return entry[0]
 
-    def spend_credits(self, account: str, amount: int, start: int) -> tuple[int, int] | None:
+    def spend_credits(
+        self, namespace: str, account: str, amount: int, start: int
+    ) -> tuple[int, int] | None:
         """Take credits atomically; None when there are not enough."""
+        key = (namespace, account)
         with self._lock:
-            before = self._credits.get(account, start)
+            before = self._credits.get(key, start)
             if amount > before:
                 return None
-            self._credits[account] = before - amount
+            self._credits[key] = before - amount
             return before, before - amount
 
 
