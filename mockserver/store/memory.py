@@ -44,10 +44,12 @@ class MemoryStore:
 
     def add(self, *messages: StoredMessage) -> None:
         """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
+        # Encoded before taking the lock: the lock then only guards list and counter updates.
+        records = [(m.namespace, m.provider, m.to, _encode(m)) for m in messages]
+        wanted: dict[str, int] = {}
+        for message in messages:
+            wanted[message.namespace] = wanted.get(message.namespace, 0) + 1
         with self._lock:
-            wanted: dict[str, int] = {}
-            for message in messages:
-                wanted[message.namespace] = wanted.get(message.namespace, 0) + 1
             for namespace, extra in wanted.items():
                 count = self._counts.get(namespace, 0)
                 if count + extra > self.max_messages:
@@ -56,7 +58,7 @@ class MemoryStore:
                         f"the limit is {self.max_messages} (max_messages); "
                         "DELETE /_mock/messages to clear it"
                     )
-            self._messages.extend((m.namespace, m.provider, m.to, _encode(m)) for m in messages)
+            self._messages += records
             for namespace, extra in wanted.items():
                 self._counts[namespace] = self._counts.get(namespace, 0) + extra
 
