@@ -229,7 +229,8 @@ class TwoSms(Provider):
                 ],
             ) from None
         if not isinstance(data, dict):
-            raise _Reject("validation", [FieldProblem("(body)", data, "a JSON object (MessageV2)")])
+            sent = orjson.dumps(data)[:80].decode("utf-8", "replace")  # a preview, not the body
+            raise _Reject("validation", [FieldProblem("(body)", sent, "a JSON object (MessageV2)")])
         if self.validator.accepts_exactly(data):  # the usual case: nothing to rename or report
             return data, True
         if json_depth(data) > self.settings.max_json_depth:

@@ -108,7 +108,7 @@ class ZohoVoice(Provider):
         try:
             parts = await self._read_parts(request)
             fields, media = self._fields(parts, namespace)
-            self._check(fields, media, namespace)
+            self._check(fields, media)
             message = self._accept(request, namespace, fields, media)
         except _Reject as reject:
             return self._error(reject, namespace)
@@ -262,7 +262,7 @@ class ZohoVoice(Provider):
             raise _Reject(problems)
         return fields, media
 
-    def _check(self, fields: dict[str, Any], media: list[Part], namespace: str) -> None:
+    def _check(self, fields: dict[str, Any], media: list[Part]) -> None:
         """Rules across fields that a schema cannot express."""
         sms = fields["sms_data"]
         mms = sms.get("mms", False)
