@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .config import Settings
-from .contracts import PROVIDERS, contracts_dir, render_openapi
+from .contracts import PROVIDERS, render_openapi
 from .sms import parse_number
 from .store import MessageStore
 from .store.base import DEFAULT_NAMESPACE
@@ -77,12 +79,16 @@ def admin_routes(store: MessageStore, version: str, settings: Settings) -> list[
         items = store.violations(namespace=filters["namespace"], provider=filters["provider"])
         return JSONResponse({"count": len(items), "violations": [v.to_json() for v in items]})
 
+    @cache
+    def document(provider: str) -> bytes:
+        # Settings are frozen, so each provider's document is rendered once.
+        return render_openapi(provider, settings.contract_overrides())
+
     async def contract(request: Request) -> Response:
         provider = request.path_params["provider"]
-        if provider not in PROVIDERS or not (contracts_dir() / provider / "openapi.json").exists():
+        if provider not in PROVIDERS:
             return _bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
-        document = render_openapi(provider, settings.contract_overrides())
-        return Response(document, media_type="application/json")
+        return Response(document(provider), media_type="application/json")
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),

@@ -111,7 +111,53 @@ class Binder:
         Returns the object and the keys that were ignored (unknown or repeated), as problems
         to record.  Raises :class:`FormBindingError` when the body is not UTF-8.
         """
-        return _bind_form(self, fields, body)
+        try:
+            # Percent-escapes must decode to UTF-8 too, not just the raw bytes.
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise FormBindingError(f"UTF-8 form data ({exc.reason})") from None
+        root: JSON = {}
+        ignored: list[FieldProblem] = []
+        for key, raw in pairs:
+            steps = _split_key(key)
+            if steps is None:
+                ignored.append(FieldProblem(key, raw, "a model-binding key such as A.B or A[key]"))
+                continue
+            node: Mapping[str, Any] = self.schema
+            target = root
+            name = ""
+            for i, step in enumerate(steps):
+                last = i == len(steps) - 1
+                names = self.props(node)
+                values = _map_values(node)
+                if step.lower() in names:
+                    step = names[step.lower()]
+                    node = node["properties"][step]
+                    name = f"{name}.{step}" if name else step
+                elif values is not None:
+                    node = values
+                    name += "{}"
+                else:
+                    ignored.append(
+                        FieldProblem(key, raw, "not a field of this operation (ignored)")
+                    )
+                    break
+                if last:
+                    if step in target:
+                        ignored.append(FieldProblem(key, raw, "sent once (later copies ignored)"))
+                        break
+                    f = fields.get(name)
+                    value: Any = coerce_form_value(f, raw) if f is not None else raw
+                    if raw == "" and f is not None and f.type in {"object", "map"}:
+                        value = {}  # "Options=" is how a form says "Options": {}
+                    target[step] = _enum_value(node, value)
+                else:
+                    nxt = target.setdefault(step, {})
+                    if not isinstance(nxt, dict):
+                        ignored.append(FieldProblem(key, raw, "not both a value and an object"))
+                        break
+                    target = nxt
+        return root, ignored
 
 
 def _split_key(key: str) -> list[str] | None:
@@ -127,53 +173,3 @@ def _split_key(key: str) -> list[str] | None:
         steps.append(token.group(1) if token.group(1) is not None else token.group(2))
         rest = rest[token.end() :]
     return steps
-
-
-def _bind_form(
-    binder: Binder, fields: Mapping[str, Field], body: bytes
-) -> tuple[JSON, list[FieldProblem]]:
-    try:
-        # Percent-escapes must decode to UTF-8 too, not just the raw bytes.
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise FormBindingError(f"UTF-8 form data ({exc.reason})") from None
-    root: JSON = {}
-    ignored: list[FieldProblem] = []
-    for key, raw in pairs:
-        steps = _split_key(key)
-        if steps is None:
-            ignored.append(FieldProblem(key, raw, "a model-binding key such as A.B or A[key]"))
-            continue
-        node: Mapping[str, Any] = binder.schema
-        target = root
-        name = ""
-        for i, step in enumerate(steps):
-            last = i == len(steps) - 1
-            props = binder.props(node)
-            values = _map_values(node)
-            if step.lower() in props:
-                step = props[step.lower()]
-                node = node["properties"][step]
-                name = f"{name}.{step}" if name else step
-            elif values is not None:
-                node = values
-                name += "{}"
-            else:
-                ignored.append(FieldProblem(key, raw, "not a field of this operation (ignored)"))
-                break
-            if last:
-                if step in target:
-                    ignored.append(FieldProblem(key, raw, "sent once (later copies ignored)"))
-                    break
-                f = fields.get(name)
-                value: Any = coerce_form_value(f, raw) if f is not None else raw
-                if raw == "" and f is not None and f.type in {"object", "map"}:
-                    value = {}  # "Options=" is how a form says "Options": {}
-                target[step] = _enum_value(node, value)
-            else:
-                nxt = target.setdefault(step, {})
-                if not isinstance(nxt, dict):
-                    ignored.append(FieldProblem(key, raw, "not both a value and an object"))
-                    break
-                target = nxt
-    return root, ignored

@@ -99,11 +99,8 @@ def _contracts(args: argparse.Namespace) -> int:
     stale = [
         p
         for p in PROVIDERS
-        if any((contracts_dir() / p).glob("*.toml"))
-        and (
-            not (contracts_dir() / p / "openapi.json").exists()
-            or (contracts_dir() / p / "openapi.json").read_bytes() != render_openapi(p)
-        )
+        if not (path := contracts_dir() / p / "openapi.json").exists()
+        or path.read_bytes() != render_openapi(p)
     ]
     for provider in stale:
         print(

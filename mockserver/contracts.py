@@ -448,8 +448,6 @@ def write_openapi(providers: Sequence[str] = PROVIDERS) -> list[Path]:
     """Regenerate ``contracts/<provider>/openapi.json``; returns the files written."""
     written = []
     for provider in providers:
-        if not any((contracts_dir() / provider).glob("*.toml")):
-            continue
         target = contracts_dir() / provider / "openapi.json"
         target.write_bytes(render_openapi(provider))
         written.append(target)
