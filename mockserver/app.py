@@ -7,14 +7,16 @@ from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .admin import admin_routes
 from .config import Settings
-from .providers.common import Provider
+from .providers.common import Endpoint, Provider
 from .providers.twosms import TwoSms
 from .providers.zoho_voice import ZohoVoice
 from .store import MemoryStore, MessageStore
@@ -54,7 +56,47 @@ def create_app(
             message += " (routes: sms-mockserver serve prints them; admin API under /_mock/)"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(ExactRoutes, routes=routes)],
+    )
     app.state.store = store
     app.state.settings = settings
     return app
+
+
+class ExactRoutes:
+    """ASGI middleware: the provider operations found by one dict lookup.
+
+    A provider endpoint (:class:`~mockserver.providers.common.Endpoint`) answers every bad
+    request itself and never raises HTTPException, so it needs neither Starlette's route scan
+    nor its ExceptionMiddleware; this sends it ``(method, path)`` matches directly.  Starlette's
+    ServerErrorMiddleware stays outside, and everything else (a wrong method, the admin API,
+    unknown paths) goes down the normal stack.  The routes stay in the router, so the route
+    list and the 405 answers are unchanged.  Measured with ``make bench``: the scan and the
+    middleware cost about a quarter of a 2sms send.
+    """
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.table: dict[tuple[str, str], Endpoint] = {
+            (method, route.path): route.endpoint
+            for route in routes
+            if isinstance(route, Route)
+            and isinstance(route.endpoint, Endpoint)
+            and not route.param_convertors
+            for method in route.methods or ()
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if root and path.startswith(root + "/"):  # ASGI: path includes the root path
+                path = path[len(root) :]
+            endpoint = self.table.get((scope["method"], path))
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

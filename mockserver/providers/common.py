@@ -53,9 +53,9 @@ def header_map(request: Request) -> dict[str, str]:
     return cached
 
 
-def namespace_of(request: Request) -> str:
+def namespace_of(headers: Mapping[str, str]) -> str:
     """The namespace of a request: the ``X-Mock-Namespace`` header, else ``default``."""
-    return header_map(request).get(NAMESPACE_HEADER) or DEFAULT_NAMESPACE
+    return headers.get(NAMESPACE_HEADER) or DEFAULT_NAMESPACE
 
 
 def redact_headers(headers: Mapping[str, str], secret_header: str) -> dict[str, str]:
@@ -77,35 +77,40 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-def declared_length(request: Request) -> int | None:
+def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length header as a number, or None when absent or not plain digits."""
-    value = header_map(request).get("content-length", "")
+    value = headers.get("content-length", "")
     if value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, headers: Mapping[str, str], limit: int) -> bytes:
     """The whole body, refusing it from Content-Length or as soon as it crosses ``limit``."""
-    declared = declared_length(request)
+    declared = declared_length(headers)
     if declared is not None and declared > limit:
         raise BodyTooLarge(limit)
-    body = b""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         chunk: bytes = message.get("body", b"")
-        body += chunk
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             raise BodyTooLarge(limit)
         if not message.get("more_body", False):
-            return body
+            if not chunks:  # the usual case: the whole body in one message
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
-def media_type(request: Request) -> str:
+def media_type(headers: Mapping[str, str]) -> str:
     """The request's media type, lower-case, without parameters ('' when absent)."""
-    return header_map(request).get("content-type", "").split(";", 1)[0].strip().lower()
+    return headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
 class Provider:

@@ -17,9 +17,8 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -51,8 +50,8 @@ from .common import (
 __all__ = ["PROVIDER", "TwoSms"]
 
 PROVIDER = "twosms"
-_JSON_TYPES = ("application/json", "text/json")
 _FORM = "application/x-www-form-urlencoded"
+_BODY_TYPES = frozenset({"application/json", "text/json", _FORM})
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
 _EMAIL_ALSO = ("Email", "EmailAndText")
@@ -76,10 +75,11 @@ class _Reject(Exception):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
-class _Recipient:
+class _Recipient(NamedTuple):
     key: str  # as it appears in StandardMessageIDs
     to: str  # E.164 number, or contact:/group: id
+    region: str  # lower-case ISO-2 of a number, "" for an address-book entry
+    quick: bool  # a QuickRecipients number (not a ContactID/GroupID entry)
     sms: bool
     email: bool
 
@@ -136,13 +136,14 @@ class TwoSms(Provider):
 
     async def token(self, request: Request) -> Response:
         """OAuth2 client-credentials token endpoint (OWIN style, RFC 6749 section 5)."""
-        if media_type(request) != _FORM:
+        headers = header_map(request)
+        if media_type(headers) != _FORM:
             return _oauth_error(
                 "invalid_request",
                 f"the body must be {_FORM} (grant_type, client_id, client_secret)",
             )
         try:
-            body = await read_body(request, self.settings.max_field_bytes)
+            body = await read_body(request, headers, self.settings.max_field_bytes)
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
         except BodyTooLarge as exc:
             return _oauth_error("invalid_request", f"the body must be at most {exc.limit} bytes")
@@ -174,34 +175,38 @@ class TwoSms(Provider):
 
     async def send(self, request: Request) -> Response:
         """Handle one send request."""
-        namespace = namespace_of(request)
-        header = header_map(request).get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        headers = header_map(request)
+        namespace = namespace_of(headers)
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        token = token.strip()
         account = (
-            self.store.token_account(token.strip(), self.clock())
-            if scheme.lower() == "bearer" and token.strip()
+            self.store.token_account(token, self.clock())
+            if token and scheme.lower() == "bearer"
             else None
         )
         if account is None:
             return self._envelope_error(_Reject("unauthorized", status=401), namespace)
         try:
-            instance, exact = await self._bind(request, namespace)
-            problems = [] if exact else self.validator.problems(instance)
-            if problems:
-                raise _Reject("validation", problems)
+            instance, exact = await self._bind(request, headers, namespace)
+            if not exact:
+                problems = self.validator.problems(instance)
+                if problems:
+                    raise _Reject("validation", problems)
             text = self._check(instance)
-            body = self._accept(request, namespace, account, instance, text)
+            body = self._accept(headers, namespace, account, instance, text)
         except _Reject as reject:
             return self._envelope_error(reject, namespace)
         return json_response(body)
 
-    async def _bind(self, request: Request, namespace: str) -> tuple[dict[str, Any], bool]:
+    async def _bind(
+        self, request: Request, headers: Mapping[str, str], namespace: str
+    ) -> tuple[dict[str, Any], bool]:
         """The body bound to the contract's names, and whether it was already valid as sent."""
-        kind = media_type(request)
-        if kind not in (*_JSON_TYPES, _FORM):
+        kind = media_type(headers)
+        if kind not in _BODY_TYPES:
             raise _Reject("unsupported_media_type", detail=kind or "(none)", status=415)
         try:
-            raw = await read_body(request, self.settings.max_body_bytes)
+            raw = await read_body(request, headers, self.settings.max_body_bytes)
         except BodyTooLarge as exc:
             raise _Reject(
                 "validation",
@@ -216,7 +221,7 @@ class TwoSms(Provider):
             return instance, False
         try:
             # Json.NET reads UTF-8 with or without a byte-order mark.
-            data = orjson.loads(raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
+            data = orjson.loads(raw[3:] if raw[:3] == codecs.BOM_UTF8 else raw)
         except orjson.JSONDecodeError as exc:
             raise _Reject(
                 "validation",
@@ -228,7 +233,7 @@ class TwoSms(Provider):
                     )
                 ],
             ) from None
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             sent = orjson.dumps(data)[:80].decode("utf-8", "replace")  # a preview, not the body
             raise _Reject("validation", [FieldProblem("(body)", sent, "a JSON object (MessageV2)")])
         if self.validator.accepts_exactly(data):  # the usual case: nothing to rename or report
@@ -259,7 +264,9 @@ class TwoSms(Provider):
     def _check(self, msg: Mapping[str, Any]) -> str:
         """Rules across fields; returns the final message text."""
         contacts = msg["Contacts"]
-        if not any(contacts.get(k) for k in ("ContactID", "GroupID", "QuickRecipients")):
+        if not (
+            contacts.get("QuickRecipients") or contacts.get("ContactID") or contacts.get("GroupID")
+        ):
             raise _Reject(
                 "validation",
                 [
@@ -296,48 +303,68 @@ class TwoSms(Provider):
 
     def _recipients(self, contacts: Mapping[str, Any]) -> list[_Recipient]:
         out: list[_Recipient] = []
+        names = self._quick_names
         for key, value in (contacts.get("QuickRecipients") or {}).items():
             number = parse_number(key)
             assert number is not None  # the contract's key_format check passed
-            out.append(self._recipient(number.e164, number.e164, value))
+            name = names.get(value, "")
+            out.append(
+                _Recipient(
+                    number.e164,
+                    number.e164,
+                    number.region,
+                    True,
+                    name != _EMAIL_ONLY,
+                    name in _EMAIL_ALSO,
+                )
+            )
         for kind, field in (("contact", "ContactID"), ("group", "GroupID")):
             for key, value in (contacts.get(field) or {}).items():
                 # INFERENCE: address-book entries are opaque here (no address book yet).
-                out.append(self._recipient(key, f"{kind}:{key}", value))
+                name = names.get(value, "")
+                out.append(
+                    _Recipient(
+                        key, f"{kind}:{key}", "", False, name != _EMAIL_ONLY, name in _EMAIL_ALSO
+                    )
+                )
         return out
 
-    def _recipient(self, key: str, to: str, value: int) -> _Recipient:
-        name = self._quick_names.get(value, "")
-        return _Recipient(key=key, to=to, sms=name != _EMAIL_ONLY, email=name in _EMAIL_ALSO)
-
     def _accept(
-        self, request: Request, namespace: str, account: str, msg: Mapping[str, Any], text: str
+        self,
+        headers: Mapping[str, str],
+        namespace: str,
+        account: str,
+        msg: Mapping[str, Any],
+        text: str,
     ) -> dict[str, Any]:
         now = self.clock()
         seg = segments(text)
         recipients = self._recipients(msg["Contacts"])
-        sms_count = seg.count * sum(r.sms for r in recipients)
-        spent = self.store.spend_credits(
-            namespace, account, sms_count, self.settings.twosms_starting_credits
-        )
+        quick = sms_to = emails = 0
+        # One id per recipient; two keys naming the same number (+1… and 1…) each get
+        # their own, side by side in that number's list.
+        by_key: dict[str, list[str]] = {}
+        ids: list[str] = []
+        for r in recipients:
+            quick += r.quick
+            sms_to += r.sms
+            emails += r.email
+            message_id = new_uuid()
+            ids.append(message_id)
+            by_key.setdefault(r.key, []).append(message_id)
+        sms_count = seg.count * sms_to
+        start = self.settings.twosms_starting_credits
+        spent = self.store.spend_credits(namespace, account, sms_count, start)
         if spent is None:
-            balance = self.store.spend_credits(
-                namespace, account, 0, self.settings.twosms_starting_credits
-            )
+            balance = self.store.spend_credits(namespace, account, 0, start)
             available = balance[0] if balance else 0
             raise _Reject(
                 "insufficient_credit",
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
         before, after = spent
-        # One id per recipient; two keys naming the same number (+1… and 1…) each get
-        # their own, side by side in that number's list.
-        ids = [new_uuid() for _ in recipients]
-        by_key: dict[str, list[str]] = {}
-        for r, message_id in zip(recipients, ids, strict=True):
-            by_key.setdefault(r.key, []).append(message_id)
-        advanced = self._type_names.get(msg["Type"]) == "Advanced"
-        when = msg["Options"].get("DateToSend")
+        options = msg["Options"]
+        when = options.get("DateToSend")
         scheduled = when if when and _epoch(when) > now else None
         body: dict[str, Any] = {
             "Error": None,
@@ -346,14 +373,16 @@ class TwoSms(Provider):
                 "Result": "Success",  # INFERENCE: the document shows only "sample string 1"
                 "Detail": {
                     "IDs": {
-                        "AdvancedMessageID": new_uuid() if advanced else None,
+                        "AdvancedMessageID": (
+                            new_uuid() if self._type_names.get(msg["Type"]) == "Advanced" else None
+                        ),
                         "StandardMessageIDs": by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
-                    "NoOfContacts": str(sum(not r.to.startswith("+") for r in recipients)),
-                    "NoOfQuickRecipients": str(len(msg["Contacts"].get("QuickRecipients") or {})),
+                    "NoOfContacts": str(len(recipients) - quick),
+                    "NoOfQuickRecipients": str(quick),
                     "NoOfSMS": str(sms_count),
-                    "NoOfEmails": str(sum(r.email for r in recipients)),
+                    "NoOfEmails": str(emails),
                     "PreTransaction": str(before),
                     "PostTransaction": str(after),
                     "CreditsUsed": str(before - after),
@@ -361,23 +390,26 @@ class TwoSms(Provider):
                 },
             },
         }
-        headers = redact_headers(header_map(request), "authorization")
+        kept_headers = redact_headers(headers, "authorization")
+        sender = str(options.get("Sender") or "")
+        status = "scheduled" if scheduled else "queued"
+        request = dict(msg)
         stored = [
             StoredMessage(
                 id=message_id,
                 provider=PROVIDER,
                 namespace=namespace,
                 to=r.to,
-                sender=str(msg["Options"].get("Sender") or ""),
+                sender=sender,
                 text=text,
                 encoding=seg.encoding,
                 segments=seg.count if r.sms else 0,
-                country=_region(r.to),
-                status="scheduled" if scheduled else "queued",
+                country=r.region,
+                status=status,
                 created_at=now,
                 scheduled_at=scheduled,
-                request=dict(msg),
-                headers=headers,
+                request=request,
+                headers=kept_headers,
                 response=body,
             )
             for r, message_id in zip(recipients, ids, strict=True)
@@ -385,9 +417,7 @@ class TwoSms(Provider):
         try:
             self.store.add(*stored)
         except StoreFullError as exc:
-            self.store.spend_credits(
-                namespace, account, -sms_count, self.settings.twosms_starting_credits
-            )
+            self.store.spend_credits(namespace, account, -sms_count, start)
             raise _Reject("store_full", detail=_store_full(exc, len(stored)), status=507) from None
         return body
 
@@ -434,8 +464,3 @@ def _epoch(iso: str) -> float:
         return datetime.fromisoformat(text).timestamp() + (1 if leap else 0)
     except ValueError:
         return 0.0
-
-
-def _region(to: str) -> str:
-    number = parse_number(to) if to.startswith("+") else None
-    return number.region if number else ""

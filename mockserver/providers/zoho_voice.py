@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,17 +99,18 @@ class ZohoVoice(Provider):
 
     async def send(self, request: Request) -> Response:
         """Handle one send request."""
-        namespace = namespace_of(request)
-        if not self._authorised(header_map(request).get(self._auth_header, "")):
+        headers = header_map(request)
+        namespace = namespace_of(headers)
+        if not self._authorised(headers.get(self._auth_header, "")):
             return JSONResponse(
                 dict(self.settings.zoho_auth_error_body),
                 status_code=self.settings.zoho_auth_error_status,
             )
         try:
-            parts = await self._read_parts(request)
+            parts = await self._read_parts(request, headers)
             fields, media = self._fields(parts, namespace)
             self._check(fields, media)
-            message = self._accept(request, namespace, fields, media)
+            message = self._accept(headers, namespace, fields, media)
         except _Reject as reject:
             return self._error(reject, namespace)
         return json_response(message.response)
@@ -132,9 +133,9 @@ class ZohoVoice(Provider):
         accepted = self.settings.zoho_accepted_tokens
         return bool(token) and (accepted is None or token in accepted)
 
-    async def _read_parts(self, request: Request) -> list[Part]:
-        ctype = header_map(request).get("content-type", "")
-        if media_type(request) != "multipart/form-data":
+    async def _read_parts(self, request: Request, headers: Mapping[str, str]) -> list[Part]:
+        ctype = headers.get("content-type", "")
+        if media_type(headers) != "multipart/form-data":
             raise _Reject(
                 [
                     FieldProblem(
@@ -169,7 +170,7 @@ class ZohoVoice(Provider):
             )
         try:
             return await read_multipart(
-                request.stream(), boundary, self._limits, declared=declared_length(request)
+                request.stream(), boundary, self._limits, declared=declared_length(headers)
             )
         except BodyError as exc:
             raise _Reject([exc.problem]) from None
@@ -307,7 +308,11 @@ class ZohoVoice(Provider):
     # ------------------------------------------------------------------ success
 
     def _accept(
-        self, request: Request, namespace: str, fields: dict[str, Any], media: list[Part]
+        self,
+        headers: Mapping[str, str],
+        namespace: str,
+        fields: dict[str, Any],
+        media: list[Part],
     ) -> StoredMessage:
         sms = fields["sms_data"]
         number = parse_number(sms["customerNumber"])
@@ -377,7 +382,7 @@ class ZohoVoice(Provider):
             scheduled_at=scheduled,
             media=stored_media,
             request=fields,
-            headers=redact_headers(header_map(request), self._auth_header),
+            headers=redact_headers(headers, self._auth_header),
             response=body,
         )
         try:

@@ -22,7 +22,7 @@ class Media:
     provider_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredMessage:
     """One accepted message with the facts computed for it."""
 
