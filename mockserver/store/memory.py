@@ -1,15 +1,23 @@
 """In-memory store: the default for tests; state lives as long as the process.
 
-Messages are kept as JSON bytes (orjson), with their filter keys beside them, rather than
-as live objects: a journal of tens of thousands of messages made of dicts and lists would be
-rescanned by every full garbage collection (pauses of 100-200 ms at 60k messages, measured
-with ``make bench``), while bytes and tuples of strings are not scanned at all.  It is also
-the form the SQLite and Redis stores will keep.
+Messages are kept as JSON (orjson) appended to a journal of large byte chunks, with their
+filter keys as small integers in arrays beside it, rather than as live objects or one
+``bytes`` per message:
+
+- a journal of tens of thousands of messages made of dicts and lists would be rescanned by
+  every full garbage collection (pauses of 100-200 ms at 60k messages, measured with
+  ``make bench``);
+- one allocation kept per message scatters the heap, so every later request's short-lived
+  objects land in cold memory: appending into a chunk writes sequentially and keeps nothing
+  else alive (the 2sms send went from about 0.76 to 0.83 of the bare floor, ``make bench``).
+
+JSON is also the form the SQLite and Redis stores will keep.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Sequence
 
 import orjson
@@ -18,6 +26,79 @@ from ..errors import StoreFullError
 from .base import StoredMessage, Violation
 
 __all__ = ["MemoryStore"]
+
+#: Size at which the journal starts a new chunk.  Appending to a chunk may move it when it
+#: grows, so a chunk stays small enough to copy cheaply, and large enough that a journal of
+#: a million messages is a few hundred objects.
+CHUNK_BYTES = 1 << 20
+
+
+class _Journal:
+    """Encoded messages, oldest first, with interned filter keys.  Not thread-safe."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytearray] = [bytearray()]
+        # Per message: its chunk, where it starts, its length, and the interned ids of its
+        # namespace, provider and recipient.
+        self.chunk_of = array("I")
+        self.start = array("I")
+        self.size = array("I")
+        self.keys = array("I")  # 3 per message: namespace, provider, to
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    def intern(self, name: str) -> int:
+        """The id of ``name`` (a namespace, provider or recipient)."""
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def append(self, namespace: str, provider: str, to: str, blob: bytes) -> None:
+        """Add one encoded message."""
+        chunk = self.chunks[-1]
+        if chunk and len(chunk) + len(blob) > CHUNK_BYTES:
+            chunk = bytearray()
+            self.chunks.append(chunk)
+        self.chunk_of.append(len(self.chunks) - 1)
+        self.start.append(len(chunk))
+        self.size.append(len(blob))
+        chunk += blob
+        self.keys.extend((self.intern(namespace), self.intern(provider), self.intern(to)))
+
+    def select(self, namespace: str | None, provider: str | None, to: str | None) -> list[int]:
+        """Indexes of the messages matching every filter that is not None, oldest first."""
+        found: Sequence[int] = range(len(self))
+        for slot, value in enumerate((namespace, provider, to)):
+            if value is None:
+                continue
+            key = self.ids.get(value)
+            if key is None:
+                return []
+            column = self.keys[slot::3]
+            found = [i for i in found if column[i] == key]
+        return list(found)
+
+    def blob(self, i: int) -> bytes:
+        """The encoded message at index ``i``."""
+        start = self.start[i]
+        return bytes(self.chunks[self.chunk_of[i]][start : start + self.size[i]])
+
+    def namespace(self, i: int) -> str:
+        """The namespace of the message at index ``i``."""
+        return self.names[self.keys[3 * i]]
+
+    def provider(self, i: int) -> str:
+        """The provider of the message at index ``i``."""
+        return self.names[self.keys[3 * i + 1]]
+
+    def to(self, i: int) -> str:
+        """The recipient of the message at index ``i``."""
+        return self.names[self.keys[3 * i + 2]]
 
 
 class MemoryStore:
@@ -35,8 +116,7 @@ class MemoryStore:
         self.max_tokens = max_tokens
         self.max_violations = max_violations
         self._lock = threading.Lock()
-        # (namespace, provider, to, StoredMessage as JSON), oldest first.
-        self._messages: list[tuple[str, str, str, bytes]] = []
+        self._journal = _Journal()
         self._counts: dict[str, int] = {}
         self._violations: list[Violation] = []
         self._tokens: dict[str, tuple[str, float]] = {}
@@ -44,23 +124,28 @@ class MemoryStore:
 
     def add(self, *messages: StoredMessage) -> None:
         """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
-        # Encoded before taking the lock: the lock then only guards list and counter updates.
-        records = [(m.namespace, m.provider, m.to, _encode(m)) for m in messages]
+        # Encoded before taking the lock: the lock then only guards the journal and counters.
+        blobs = [orjson.dumps(m) for m in messages]
         wanted: dict[str, int] = {}
-        for message in messages:
-            wanted[message.namespace] = wanted.get(message.namespace, 0) + 1
+        for m in messages:
+            wanted[m.namespace] = wanted.get(m.namespace, 0) + 1
         with self._lock:
+            counts = self._counts
             for namespace, extra in wanted.items():
-                count = self._counts.get(namespace, 0)
-                if count + extra > self.max_messages:
-                    raise StoreFullError(
-                        f"sms-mockserver: namespace {namespace!r} holds {count} messages and "
-                        f"the limit is {self.max_messages} (max_messages); "
-                        "DELETE /_mock/messages to clear it"
-                    )
-            self._messages += records
+                if counts.get(namespace, 0) + extra > self.max_messages:
+                    raise self._full(namespace)
             for namespace, extra in wanted.items():
-                self._counts[namespace] = self._counts.get(namespace, 0) + extra
+                counts[namespace] = counts.get(namespace, 0) + extra
+            journal = self._journal
+            for m, blob in zip(messages, blobs, strict=True):
+                journal.append(m.namespace, m.provider, m.to, blob)
+
+    def _full(self, namespace: str) -> StoreFullError:
+        return StoreFullError(
+            f"sms-mockserver: namespace {namespace!r} holds {self._counts.get(namespace, 0)} "
+            f"messages and the limit is {self.max_messages} (max_messages); "
+            "DELETE /_mock/messages to clear it"
+        )
 
     def messages(
         self,
@@ -71,14 +156,9 @@ class MemoryStore:
     ) -> Sequence[StoredMessage]:
         """Messages, oldest first, optionally filtered by namespace, provider and recipient."""
         with self._lock:
-            items = list(self._messages)
-        return [
-            StoredMessage.from_json(orjson.loads(blob))
-            for ns, prov, dest, blob in items
-            if (namespace is None or ns == namespace)
-            and (provider is None or prov == provider)
-            and (to is None or dest == to)
-        ]
+            journal = self._journal
+            blobs = [journal.blob(i) for i in journal.select(namespace, provider, to)]
+        return [StoredMessage.from_json(orjson.loads(blob)) for blob in blobs]
 
     def record_violations(self, violations: Sequence[Violation]) -> None:
         """Keep violations, dropping the oldest beyond ``max_violations``."""
@@ -101,18 +181,20 @@ class MemoryStore:
     def reset(self, *, namespace: str | None = None) -> int:
         """Forget everything, or one namespace; returns the number of messages dropped."""
         with self._lock:
-            before = len(self._messages)
+            old = self._journal
+            self._journal = _Journal()
             if namespace is None:
-                self._messages.clear()
                 self._violations.clear()
                 self._counts.clear()
                 self._credits.clear()
-            else:
-                self._messages = [m for m in self._messages if m[0] != namespace]
-                self._violations = [v for v in self._violations if v.namespace != namespace]
-                self._counts.pop(namespace, None)
-                self._credits = {k: v for k, v in self._credits.items() if k[0] != namespace}
-            return before - len(self._messages)
+                return len(old)
+            for i in range(len(old)):
+                if old.namespace(i) != namespace:
+                    self._journal.append(old.namespace(i), old.provider(i), old.to(i), old.blob(i))
+            self._violations = [v for v in self._violations if v.namespace != namespace]
+            self._counts.pop(namespace, None)
+            self._credits = {k: v for k, v in self._credits.items() if k[0] != namespace}
+            return len(old) - len(self._journal)
 
     def issue_token(self, token: str, account: str, expires_at: float) -> None:
         """Remember a token; beyond ``max_tokens`` the oldest issued is revoked."""
@@ -146,13 +228,3 @@ def _where(items: list[Violation], **filters: str | None) -> list[Violation]:
     """Items whose attributes equal every filter that is not None."""
     wanted = {k: v for k, v in filters.items() if v is not None}
     return [i for i in items if all(getattr(i, k) == v for k, v in wanted.items())]
-
-
-def _encode(message: StoredMessage) -> bytes:
-    """The message as compact JSON, in an allocation of its own size.
-
-    orjson returns an over-allocated buffer shrunk in place; keeping hundreds of thousands
-    of those fragments the heap until every later allocation slows down (5 -> 28 us per
-    message after 150k, measured).  Copying once keeps the cost flat.
-    """
-    return bytes(memoryview(orjson.dumps(message)))
