@@ -27,6 +27,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -178,23 +179,40 @@ class WrkResult:
 
 @dataclass(frozen=True, slots=True)
 class PairResult:
-    """Both measurements of one pair and their ratio."""
+    """Every round of one pair: bare and mock measured back to back, ``rounds`` times."""
 
     pair: Pair
-    bare: WrkResult
-    mock: WrkResult
+    bare: tuple[WrkResult, ...]
+    mock: tuple[WrkResult, ...]
+
+    @property
+    def ratios(self) -> list[float]:
+        """Requests/sec of the mock over the bare floor, one per round."""
+        return [
+            m.requests_per_sec / b.requests_per_sec if b.requests_per_sec else 0.0
+            for b, m in zip(self.bare, self.mock, strict=True)
+        ]
 
     @property
     def ratio(self) -> float:
-        """Requests/sec of the mock over the bare floor."""
-        if self.bare.requests_per_sec == 0:
-            return 0.0
-        return self.mock.requests_per_sec / self.bare.requests_per_sec
+        """The median of the per-round ratios: what the verdict is read from."""
+        return statistics.median(self.ratios)
 
     @property
     def verdict(self) -> str:
         """PASS when the mock reaches the pair's ratio target."""
         return "PASS" if self.ratio >= self.pair.ratio_target else "BELOW TARGET"
+
+    @property
+    def clean(self) -> bool:
+        """True when every measured request of every round was answered successfully."""
+        return all(r.clean for r in (*self.bare, *self.mock))
+
+
+def median_run(runs: Sequence[WrkResult]) -> WrkResult:
+    """The run with the median requests/sec (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda r: r.requests_per_sec)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +222,9 @@ class Options:
     connections: int
     warmup: int
     duration: int
+    rounds: int = 1
+    #: Names of the pairs to measure; empty for all of them.
+    pairs: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- wrk
@@ -465,37 +486,55 @@ def _fmt_ms(value: float) -> str:
 
 
 def render_table(results: Sequence[PairResult], env: dict[str, Any], options: Options) -> str:
-    """The human-readable report: header, one row per target, one ratio line per pair."""
+    """The human-readable report: header, one row per target, one ratio line per pair.
+
+    With several rounds a target's row is its median round (by req/s), and the ratio line
+    gives every round's ratio and their median, which the verdict is read from.
+    """
     lines = [
         f"sms-mockserver benchmark  (wrk -t{WRK_THREADS} -c{options.connections}, "
-        f"warm-up {options.warmup}s, measured {options.duration}s; python {env['python']}, "
-        f"starlette {env['starlette']}, uvicorn {env['uvicorn']}, CPU: {env['cpu']}, "
-        f"{env['cores']} cores)",
+        f"warm-up {options.warmup}s, measured {options.duration}s, {options.rounds} round(s); "
+        f"python {env['python']}, starlette {env['starlette']}, uvicorn {env['uvicorn']}, "
+        f"CPU: {env['cpu']}, {env['cores']} cores)",
         f"load generator: wrk {env['wrk']} with {WRK_THREADS} thread (at most one core); "
-        "servers run one at a time, each one uvicorn worker",
+        "servers run one at a time, each one uvicorn worker; each round measures bare, "
+        "then mock",
         f"{'pair':<12}{'target':<8}{'req/s':<9}{'p50':<10}{'p99':<10}non-2xx",
     ]
     for result in results:
-        for target, numbers in ((result.pair.bare, result.bare), (result.pair.mock, result.mock)):
+        for target, runs in ((result.pair.bare, result.bare), (result.pair.mock, result.mock)):
+            numbers = median_run(runs)
             lines.append(
                 f"{result.pair.name:<12}{target.name:<8}{numbers.requests_per_sec:<9.0f}"
-                f"{_fmt_ms(numbers.p50_ms):<10}{_fmt_ms(numbers.p99_ms):<10}{numbers.non_2xx}"
+                f"{_fmt_ms(numbers.p50_ms):<10}{_fmt_ms(numbers.p99_ms):<10}"
+                f"{sum(r.non_2xx for r in runs)}"
             )
+        rounds = ""
+        if len(result.ratios) > 1:
+            rounds = f"  (rounds: {' '.join(f'{r:.2f}' for r in result.ratios)})"
         lines.append(
-            f"{result.pair.name:<12}ratio mock/bare = {result.ratio:.2f}  "
+            f"{result.pair.name:<12}ratio mock/bare = {result.ratio:.2f}{rounds}  "
             f"(target >= {result.pair.ratio_target:.2f})  {result.verdict}"
         )
     for result in results:
-        for target, numbers in ((result.pair.bare, result.bare), (result.pair.mock, result.mock)):
-            if any(numbers.socket_errors.values()):
-                errors = ", ".join(f"{k} {v}" for k, v in numbers.socket_errors.items())
-                lines.append(f"{result.pair.name} {target.name}: socket errors: {errors}")
+        for target, runs in ((result.pair.bare, result.bare), (result.pair.mock, result.mock)):
+            for n, numbers in enumerate(runs, start=1):
+                if any(numbers.socket_errors.values()):
+                    errors = ", ".join(f"{k} {v}" for k, v in numbers.socket_errors.items())
+                    lines.append(
+                        f"{result.pair.name} {target.name} round {n}: socket errors: {errors}"
+                    )
     return "\n".join(lines)
 
 
-def _result_json(numbers: WrkResult, target: Target) -> dict[str, Any]:
-    """One measurement as plain data."""
-    return {"app": target.app, "factory": target.factory, **asdict(numbers)}
+def _result_json(runs: Sequence[WrkResult], target: Target) -> dict[str, Any]:
+    """One target's rounds as plain data."""
+    return {
+        "app": target.app,
+        "factory": target.factory,
+        "median": asdict(median_run(runs)),
+        "rounds": [asdict(r) for r in runs],
+    }
 
 
 def results_json(
@@ -510,19 +549,21 @@ def results_json(
             "connections": options.connections,
             "warmup_s": options.warmup,
             "duration_s": options.duration,
+            "rounds": options.rounds,
         },
         "pairs": [
             {
                 "name": r.pair.name,
                 "bare": _result_json(r.bare, r.pair.bare),
                 "mock": _result_json(r.mock, r.pair.mock),
+                "ratios": [round(x, 4) for x in r.ratios],
                 "ratio": round(r.ratio, 4),
                 "ratio_target": r.pair.ratio_target,
                 "verdict": r.verdict,
             }
             for r in results
         ],
-        "clean": all(r.bare.clean and r.mock.clean for r in results),
+        "clean": all(r.clean for r in results),
     }
 
 
@@ -573,8 +614,27 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--connections", type=_positive, default=32, help="wrk connections (default 32)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=3,
+        help="rounds per pair, each measuring bare then mock; the verdict uses the median "
+        "ratio (default 3)",
+    )
+    parser.add_argument(
+        "--pair",
+        action="append",
+        choices=[p.name for p in PAIRS],
+        help="measure only this pair (repeatable); bench/results/ is then left as it is",
+    )
     args = parser.parse_args(argv)
-    return Options(connections=args.connections, warmup=args.warmup, duration=args.duration)
+    return Options(
+        connections=args.connections,
+        warmup=args.warmup,
+        duration=args.duration,
+        rounds=args.rounds,
+        pairs=tuple(args.pair or ()),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -587,21 +647,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tmpdir)
         try:
             for index, pair in enumerate(PAIRS):
+                if options.pairs and pair.name not in options.pairs:
+                    continue
                 request = pair.request()
                 script = tmp / f"pair{index}.lua"
                 script.write_text(wrk_script(request))
-                measured = []
-                for target in (pair.bare, pair.mock):
-                    print(f"bench: {pair.name} / {target.name} ...", file=sys.stderr, flush=True)
-                    measured.append(measure(wrk, target, request, script, options, tmp))
-                results.append(PairResult(pair, bare=measured[0], mock=measured[1]))
+                measured: dict[str, list[WrkResult]] = {"bare": [], "mock": []}
+                # Rounds alternate the targets, so a slow spell of the machine lands on
+                # both rather than on one.
+                for n in range(1, options.rounds + 1):
+                    for key, target in (("bare", pair.bare), ("mock", pair.mock)):
+                        print(
+                            f"bench: {pair.name} / {target.name} "
+                            f"(round {n} of {options.rounds}) ...",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        measured[key].append(measure(wrk, target, request, script, options, tmp))
+                results.append(
+                    PairResult(pair, bare=tuple(measured["bare"]), mock=tuple(measured["mock"]))
+                )
         except BenchError as exc:
             print(f"bench: FAILED: {exc}", file=sys.stderr)
             return 1
     table = render_table(results, env, options)
     data = results_json(results, env, options)
     print(table)
-    write_results(table, data)
+    if options.pairs:
+        print("bench: only some pairs were measured; bench/results/ left as it is", file=sys.stderr)
+    else:
+        write_results(table, data)
     if not data["clean"]:
         print(
             "bench: non-2xx answers or socket errors in a measured run; the numbers above "

@@ -60,12 +60,11 @@ def namespace_of(headers: Mapping[str, str]) -> str:
 
 def redact_headers(headers: Mapping[str, str], secret_header: str) -> dict[str, str]:
     """Request headers as a dict, keeping the auth scheme but never the credential."""
-    out = {}
-    for key, value in headers.items():
-        if key == secret_header:
-            scheme, _, token = value.partition(" ")
-            value = f"{scheme} ***" if token else "***"
-        out[key] = value
+    out = dict(headers)
+    value = out.get(secret_header)
+    if value is not None:
+        scheme, _, token = value.partition(" ")
+        out[secret_header] = f"{scheme} ***" if token else "***"
     return out
 
 
@@ -158,6 +157,10 @@ class Provider:
         )
 
 
+_UUID_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
 def new_uuid() -> str:
     """A random (version 4) UUID string.
 
@@ -165,9 +168,7 @@ def new_uuid() -> str:
     unique within a mock, and ``uuid4`` costs a system call per id (seen in the profile
     behind ``make bench``).
     """
-    n = random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
-    n |= (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
-    h = f"{n:032x}"
+    h = "%032x" % (random.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -1,8 +1,9 @@
 """In-memory store: the default for tests; state lives as long as the process.
 
-Messages are kept as JSON (orjson) appended to a journal of large byte chunks, with their
-filter keys as small integers in arrays beside it, rather than as live objects or one
-``bytes`` per message:
+Messages are kept as JSON arrays of their fields (orjson; positional, so the field names are
+not repeated in every message) appended to a journal of large byte chunks, with their filter
+keys as small integers in arrays beside it, rather than as live objects or one ``bytes`` per
+message:
 
 - a journal of tens of thousands of messages made of dicts and lists would be rescanned by
   every full garbage collection (pauses of 100-200 ms at 60k messages, measured with
@@ -19,11 +20,14 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Sequence
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any
 
 import orjson
 
 from ..errors import StoreFullError
-from .base import StoredMessage, Violation
+from .base import Media, StoredMessage, Violation
 
 __all__ = ["MemoryStore"]
 
@@ -36,19 +40,21 @@ CHUNK_BYTES = 1 << 20
 class _Journal:
     """Encoded messages, oldest first, with interned filter keys.  Not thread-safe."""
 
+    #: Columns of :attr:`index`, one row per message.
+    CHUNK, START, SIZE, NAMESPACE, PROVIDER, TO = range(6)
+    WIDTH = 6
+
     def __init__(self) -> None:
         self.chunks: list[bytearray] = [bytearray()]
-        # Per message: its chunk, where it starts, its length, and the interned ids of its
-        # namespace, provider and recipient.
-        self.chunk_of = array("I")
-        self.start = array("I")
-        self.size = array("I")
-        self.keys = array("I")  # 3 per message: namespace, provider, to
+        # Per message, one row: its chunk, where it starts there, its length, and the
+        # interned ids of its namespace, provider and recipient.  One flat array: appending
+        # a row is one call, and a million rows are 24 MB, not a million objects.
+        self.index = array("I")
         self.ids: dict[str, int] = {}
         self.names: list[str] = []
 
     def __len__(self) -> int:
-        return len(self.size)
+        return len(self.index) // self.WIDTH
 
     def intern(self, name: str) -> int:
         """The id of ``name`` (a namespace, provider or recipient)."""
@@ -64,41 +70,45 @@ class _Journal:
         if chunk and len(chunk) + len(blob) > CHUNK_BYTES:
             chunk = bytearray()
             self.chunks.append(chunk)
-        self.chunk_of.append(len(self.chunks) - 1)
-        self.start.append(len(chunk))
-        self.size.append(len(blob))
+        ids = self.ids
+        self.index.extend(
+            (
+                len(self.chunks) - 1,
+                len(chunk),
+                len(blob),
+                ids[namespace] if namespace in ids else self.intern(namespace),
+                ids[provider] if provider in ids else self.intern(provider),
+                ids[to] if to in ids else self.intern(to),
+            )
+        )
         chunk += blob
-        self.keys.extend((self.intern(namespace), self.intern(provider), self.intern(to)))
+
+    def column(self, col: int) -> array[int]:
+        """One column of the index (a value per message)."""
+        return self.index[col :: self.WIDTH]
 
     def select(self, namespace: str | None, provider: str | None, to: str | None) -> list[int]:
         """Indexes of the messages matching every filter that is not None, oldest first."""
         found: Sequence[int] = range(len(self))
-        for slot, value in enumerate((namespace, provider, to)):
+        for col, value in ((self.NAMESPACE, namespace), (self.PROVIDER, provider), (self.TO, to)):
             if value is None:
                 continue
             key = self.ids.get(value)
             if key is None:
                 return []
-            column = self.keys[slot::3]
+            column = self.column(col)
             found = [i for i in found if column[i] == key]
         return list(found)
 
     def blob(self, i: int) -> bytes:
         """The encoded message at index ``i``."""
-        start = self.start[i]
-        return bytes(self.chunks[self.chunk_of[i]][start : start + self.size[i]])
+        row = i * self.WIDTH
+        chunk, start, size = self.index[row : row + 3]
+        return bytes(self.chunks[chunk][start : start + size])
 
-    def namespace(self, i: int) -> str:
-        """The namespace of the message at index ``i``."""
-        return self.names[self.keys[3 * i]]
-
-    def provider(self, i: int) -> str:
-        """The provider of the message at index ``i``."""
-        return self.names[self.keys[3 * i + 1]]
-
-    def to(self, i: int) -> str:
-        """The recipient of the message at index ``i``."""
-        return self.names[self.keys[3 * i + 2]]
+    def key(self, i: int, col: int) -> str:
+        """The namespace, provider or recipient (``col``) of the message at index ``i``."""
+        return self.names[self.index[i * self.WIDTH + col]]
 
 
 class MemoryStore:
@@ -125,7 +135,7 @@ class MemoryStore:
     def add(self, *messages: StoredMessage) -> None:
         """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
         # Encoded before taking the lock: the lock then only guards the journal and counters.
-        blobs = [orjson.dumps(m) for m in messages]
+        blobs = [_encode(m) for m in messages]
         wanted: dict[str, int] = {}
         for m in messages:
             wanted[m.namespace] = wanted.get(m.namespace, 0) + 1
@@ -136,9 +146,9 @@ class MemoryStore:
                     raise self._full(namespace)
             for namespace, extra in wanted.items():
                 counts[namespace] = counts.get(namespace, 0) + extra
-            journal = self._journal
+            append = self._journal.append
             for m, blob in zip(messages, blobs, strict=True):
-                journal.append(m.namespace, m.provider, m.to, blob)
+                append(m.namespace, m.provider, m.to, blob)
 
     def _full(self, namespace: str) -> StoreFullError:
         return StoreFullError(
@@ -158,7 +168,7 @@ class MemoryStore:
         with self._lock:
             journal = self._journal
             blobs = [journal.blob(i) for i in journal.select(namespace, provider, to)]
-        return [StoredMessage.from_json(orjson.loads(blob)) for blob in blobs]
+        return [_decode(blob) for blob in blobs]
 
     def record_violations(self, violations: Sequence[Violation]) -> None:
         """Keep violations, dropping the oldest beyond ``max_violations``."""
@@ -189,8 +199,10 @@ class MemoryStore:
                 self._credits.clear()
                 return len(old)
             for i in range(len(old)):
-                if old.namespace(i) != namespace:
-                    self._journal.append(old.namespace(i), old.provider(i), old.to(i), old.blob(i))
+                kept_namespace = old.key(i, old.NAMESPACE)
+                if kept_namespace != namespace:
+                    provider, to = old.key(i, old.PROVIDER), old.key(i, old.TO)
+                    self._journal.append(kept_namespace, provider, to, old.blob(i))
             self._violations = [v for v in self._violations if v.namespace != namespace]
             self._counts.pop(namespace, None)
             self._credits = {k: v for k, v in self._credits.items() if k[0] != namespace}
@@ -228,3 +240,24 @@ def _where(items: list[Violation], **filters: str | None) -> list[Violation]:
     """Items whose attributes equal every filter that is not None."""
     wanted = {k: v for k, v in filters.items() if v is not None}
     return [i for i in items if all(getattr(i, k) == v for k, v in wanted.items())]
+
+
+#: The fields of a StoredMessage as a tuple, in declaration order (one C call).
+_ROW = attrgetter(*(f.name for f in fields(StoredMessage)))
+_MEDIA = [f.name for f in fields(StoredMessage)].index("media")
+
+
+def _encode(message: StoredMessage) -> bytes:
+    """A message as a JSON array of its field values.
+
+    orjson serialises a tuple in about a third of the time it takes for the same dataclass
+    (which it reads field by field), and the names are left out of every stored message.
+    """
+    return orjson.dumps(_ROW(message))
+
+
+def _decode(blob: bytes) -> StoredMessage:
+    """The message back from :func:`_encode`."""
+    row: list[Any] = orjson.loads(blob)
+    row[_MEDIA] = tuple(Media(**m) for m in row[_MEDIA])
+    return StoredMessage(*row)
