@@ -49,7 +49,8 @@ def test_filters_combine_and_unknown_values_match_nothing() -> None:
     a = message(1, namespace="a", provider="twosms", to="+14155550100")
     b = message(2, namespace="b", provider="twosms", to="+14155550100")
     c = message(3, namespace="a", provider="zoho_voice", to="+14155550101")
-    store.add(a, b, c)
+    for m in (a, b, c):
+        store.add(m)
     assert store.messages(namespace="a") == [a, c]
     assert store.messages(provider="twosms") == [a, b]
     assert store.messages(to="+14155550100") == [a, b]
@@ -81,17 +82,25 @@ def test_store_full_keeps_none_of_the_batch_and_counts_per_namespace() -> None:
     with pytest.raises(StoreFullError, match="holds 2 messages and the limit is 3"):
         store.add(message(3), message(4))
     assert [m.id for m in store.messages()] == ["id-1", "id-2"]
-    # Another namespace has its own count; a mixed batch is refused as a whole.
-    with pytest.raises(StoreFullError):
-        store.add(message(5, namespace="other"), message(6), message(7))
-    store.add(message(8, namespace="other"), message(9))
-    assert [m.id for m in store.messages()] == ["id-1", "id-2", "id-8", "id-9"]
+    # Another namespace has its own count.
+    store.add(message(8, namespace="other"), message(9, namespace="other"))
+    store.add(message(10))
+    assert [m.id for m in store.messages()] == ["id-1", "id-2", "id-8", "id-9", "id-10"]
+
+
+def test_one_add_is_one_namespace() -> None:
+    store = MemoryStore()
+    with pytest.raises(ValueError, match="one namespace, got 'other'"):
+        store.add(message(1), message(2, namespace="other"))
+    assert store.messages() == []
+    store.add()  # nothing to keep is not an error
+    assert store.messages() == []
 
 
 def test_reset_of_one_namespace_keeps_the_others_in_order() -> None:
     store = MemoryStore(max_messages=4)
-    store.add(message(1, namespace="a"), message(2, namespace="b"))
-    store.add(message(3, namespace="a"), message(4, namespace="b"))
+    for n, namespace in ((1, "a"), (2, "b"), (3, "a"), (4, "b")):
+        store.add(message(n, namespace=namespace))
     store.spend_credits("a", "acct", 10, 100)
     store.spend_credits("b", "acct", 10, 100)
     assert store.reset(namespace="a") == 2

@@ -84,8 +84,9 @@ class MessageStore(Protocol):
     """The verbs every store back-end implements; all of them are thread-safe."""
 
     def add(self, *messages: StoredMessage) -> None:
-        """Keep ``messages``, all or none; raises StoreFullError when a namespace would
-        go over its limit."""
+        """Keep ``messages`` (the messages of one accepted request, so of one namespace),
+        all or none; raises StoreFullError when the namespace would go over its limit and
+        ValueError when the messages are of several namespaces."""
 
     def messages(
         self,

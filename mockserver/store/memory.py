@@ -133,22 +133,24 @@ class MemoryStore:
         self._credits: dict[tuple[str, str], int] = {}
 
     def add(self, *messages: StoredMessage) -> None:
-        """Keep ``messages`` atomically; raises StoreFullError when a namespace is full."""
+        """Keep ``messages`` (all of one namespace) atomically; raises StoreFullError when
+        the namespace would go over ``max_messages``."""
+        if not messages:
+            return
+        namespace = messages[0].namespace
+        for m in messages:
+            if m.namespace != namespace:
+                raise ValueError(f"one add() keeps messages of one namespace, got {m.namespace!r}")
         # Encoded before taking the lock: the lock then only guards the journal and counters.
         blobs = [_encode(m) for m in messages]
-        wanted: dict[str, int] = {}
-        for m in messages:
-            wanted[m.namespace] = wanted.get(m.namespace, 0) + 1
         with self._lock:
-            counts = self._counts
-            for namespace, extra in wanted.items():
-                if counts.get(namespace, 0) + extra > self.max_messages:
-                    raise self._full(namespace)
-            for namespace, extra in wanted.items():
-                counts[namespace] = counts.get(namespace, 0) + extra
+            count = self._counts.get(namespace, 0) + len(messages)
+            if count > self.max_messages:
+                raise self._full(namespace)
+            self._counts[namespace] = count
             append = self._journal.append
             for m, blob in zip(messages, blobs, strict=True):
-                append(m.namespace, m.provider, m.to, blob)
+                append(namespace, m.provider, m.to, blob)
 
     def _full(self, namespace: str) -> StoreFullError:
         return StoreFullError(
@@ -217,8 +219,7 @@ class MemoryStore:
 
     def token_account(self, token: str, now: float) -> str | None:
         """The account of a live token."""
-        with self._lock:
-            entry = self._tokens.get(token)
+        entry = self._tokens.get(token)  # one dict read: atomic, no lock needed
         if entry is None or entry[1] <= now:
             return None
         return entry[0]
