@@ -4,17 +4,20 @@ Segments: a single SMS carries 140 octets, i.e. 160 GSM-7 septets or 70 UCS-2 co
 a concatenated part loses 6 octets to the UDH, leaving 153 septets or 67 code units
 (notes/providers.md section 3).  A GSM-7 extension character (``^{}\\[~]|€`` and form feed)
 takes two septets and is never split across parts; neither is a UTF-16 surrogate pair.
-Encoding uses the ``gsm0338`` codec; numbers use ``phonenumbers``.
+The GSM 03.38 alphabet comes from ``gsm0338``'s tables; numbers use ``phonenumbers``.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import phonenumbers
+from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 __all__ = ["Number", "Segments", "parse_number", "segments"]
 
@@ -33,16 +36,16 @@ class Segments:
     count: int
 
 
-def _unit_widths(text: str) -> tuple[Encoding, list[int]]:
-    """Width of every character in transport units, and the encoding that applies."""
-    try:
-        return "GSM-7", [len(ch.encode("gsm03.38")) for ch in text]
-    except UnicodeEncodeError:
-        # Any character outside GSM 03.38 switches the whole message to UCS-2 (UTF-16 units).
-        return "UCS-2", [len(ch.encode("utf-16-le")) // 2 for ch in text]
+#: Texts up to this many characters are cached by :func:`segments` (a send often repeats its
+#: text); longer ones are counted each time, so a few huge bodies can't pin memory.
+CACHED_TEXT_CHARS = 2_000
+_ESC = "\x1b"  # GSM 03.38 escape to the extension table: first septet of a 2-septet char
+#: The GSM 03.38 basic character set and its extension table (2 septets each), from gsm0338.
+_BASIC = frozenset(unicodedata.lookup(name) for name in BASIC_CHARACTER_SET.values())
+_EXTENSION = tuple(unicodedata.lookup(name) for name in BASIC_CHARACTER_SET_EXTENSION.values())
+_NOT_GSM = re.compile("[^" + re.escape("".join(sorted(_BASIC.union(_EXTENSION)))) + "]")
 
 
-@lru_cache(maxsize=4096)
 def segments(text: str) -> Segments:
     """Encoding and number of SMS segments for ``text``.
 
@@ -51,16 +54,49 @@ def segments(text: str) -> Segments:
     >>> segments("a" * 161).count
     2
     """
-    encoding, widths = _unit_widths(text)
-    units = sum(widths)
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _cached_segments(text)
+    return _count_segments(text)
+
+
+def _count_segments(text: str) -> Segments:
+    """Map the text to its units once, then walk it a part at a time.
+
+    Every step is a C-level scan (a regex search, ``str.replace``, ``str.encode``), so the
+    time is linear in the text.  The ``gsm0338`` codec itself is not used here: it builds its
+    output by repeated bytes concatenation, which is quadratic (a 1 MB text took 32 s).
+    """
+    if _NOT_GSM.search(text) is None:
+        # One character per septet: ESC stands for itself (1 septet) but is also the marker
+        # of a 2-septet extension character, so it is replaced first.
+        septets = text.replace(_ESC, "@")
+        for char in _EXTENSION:
+            if char in septets:
+                septets = septets.replace(char, _ESC + char)
+        # A part must not end on an ESC: its extension character would be split.
+        return _parts("GSM-7", len(septets), lambda end: septets[end - 1] == _ESC)
+    # Any character outside GSM 03.38 switches the whole message to UCS-2 (UTF-16 units).
+    utf16 = text.encode("utf-16-le", "surrogatepass")
+    # A part must not end on a high surrogate (D800-DBFF): the pair would be split.
+    return _parts("UCS-2", len(utf16) // 2, lambda end: 0xD8 <= utf16[2 * end - 1] <= 0xDB)
+
+
+def _parts(encoding: Encoding, units: int, splits_a_pair: Callable[[int], bool]) -> Segments:
+    """Greedy fill: ``splits_a_pair(end)`` tells whether ending a part before unit ``end``
+    would cut a 2-unit character in two; such a character moves whole to the next part."""
     if units <= _SINGLE[encoding]:
         return Segments(encoding, units, 1 if units else 0)
-    size, count, used = _MULTI[encoding], 1, 0
-    for width in widths:  # greedy fill; a 2-unit character never straddles two parts
-        if used + width > size:
-            count, used = count + 1, 0
-        used += width
+    size, count, start = _MULTI[encoding], 0, 0
+    while start < units:
+        end = start + size
+        if end < units and splits_a_pair(end):
+            end -= 1
+        count += 1
+        start = end
     return Segments(encoding, units, count)
+
+
+_cached_segments = lru_cache(maxsize=4096)(_count_segments)
 
 
 @dataclass(frozen=True, slots=True)

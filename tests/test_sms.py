@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec the reference rule uses)
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mockserver import sms
 from mockserver.sms import parse_number, segments
 
 
@@ -41,6 +45,62 @@ def test_an_escape_pair_is_not_split_across_parts() -> None:
 
 def test_a_surrogate_pair_is_not_split_across_parts() -> None:
     assert segments("✓" * 66 + "😀" + "✓" * 66).count == 3
+
+
+def reference_segments(text: str) -> tuple[str, int, int]:
+    """The rule spelled out a character at a time (notes/providers.md section 3)."""
+    try:
+        encoding, widths = "GSM-7", [len(ch.encode("gsm03.38")) for ch in text]
+    except UnicodeEncodeError:
+        encoding, widths = "UCS-2", [len(ch.encode("utf-16-le")) // 2 for ch in text]
+    units = sum(widths)
+    if units <= {"GSM-7": 160, "UCS-2": 70}[encoding]:
+        return encoding, units, 1 if units else 0
+    size, count, used = {"GSM-7": 153, "UCS-2": 67}[encoding], 1, 0
+    for width in widths:
+        if used + width > size:
+            count, used = count + 1, 0
+        used += width
+    return encoding, units, count
+
+
+# Plain and extension GSM characters, ESC itself, a BMP character outside GSM, and one
+# outside the BMP: every kind of width.  The GSM-only and UCS-2-only alphabets make long
+# multi-part texts of one encoding likely, where a misplaced boundary changes the count.
+_ANY = st.sampled_from(list("a@é{€^\\\f\x1b✓😀"))
+_GSM = st.sampled_from(list("a@é{€^\\\f\x1b"))
+_UCS2 = st.sampled_from(list("a✓😀"))
+
+
+@given(
+    st.one_of(
+        st.text(_ANY, max_size=700), st.text(_GSM, max_size=700), st.text(_UCS2, max_size=300)
+    )
+)
+def test_segments_match_the_rule_character_by_character(text: str) -> None:
+    result = segments(text)
+    assert (result.encoding, result.units, result.count) == reference_segments(text)
+
+
+def test_a_two_unit_character_at_every_boundary() -> None:
+    # Exhaustive near the boundaries: the 2-unit character at every position of the first
+    # part, and the total just under, at and over two full parts, where moving it to the
+    # next part is what adds one more.
+    for char, width, part in (("{", 2, 153), ("\x1b", 1, 153), ("😀", 2, 67), ("✓", 1, 67)):
+        for prefix in range(part + 3):
+            for total in (2 * part - 1, 2 * part, 2 * part + 1):
+                text = "a" * prefix + char + "a" * max(0, total - prefix - width)
+                result = segments(text)
+                expected = reference_segments(text)
+                assert (result.encoding, result.units, result.count) == expected, (char, prefix)
+
+
+def test_long_texts_are_counted_but_not_cached() -> None:
+    text = "{" * (sms.CACHED_TEXT_CHARS + 1)
+    before = sms._cached_segments.cache_info().currsize
+    result = segments(text)
+    assert (result.encoding, result.units, result.count) == reference_segments(text)
+    assert sms._cached_segments.cache_info().currsize == before
 
 
 @pytest.mark.parametrize(
