@@ -1,0 +1,82 @@
+"""The application factory: the provider operations' direct dispatch and what falls through."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import MutableMapping
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+
+from mockserver import create_app
+from mockserver.app import ExactRoutes
+
+from .conftest import ZOHO_PATH
+
+TWOSMS_PATH = "/api/v2/sms/messages"
+
+
+def exact_routes(app: Starlette) -> ExactRoutes:
+    """The ExactRoutes middleware instance of a built app."""
+    stack: Any = app.build_middleware_stack()
+    while not isinstance(stack, ExactRoutes):
+        stack = stack.app
+    return stack
+
+
+def call(app: Starlette, method: str, path: str, root_path: str = "") -> tuple[int, Any]:
+    """One raw ASGI request without a body; the status and the decoded JSON answer."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], orjson.loads(body)
+
+
+def test_the_direct_table_holds_exactly_the_provider_sends() -> None:
+    table = exact_routes(create_app()).table
+    assert set(table) == {("POST", ZOHO_PATH), ("POST", TWOSMS_PATH)}
+
+
+def test_a_send_is_answered_by_its_provider_under_a_root_path() -> None:
+    app = create_app()
+    # No credentials: each provider's own 401, whether or not the app is mounted below a
+    # root path (ASGI puts the root path in front of the path).
+    for prefix in ("", "/mock"):
+        status, body = call(app, "POST", prefix + TWOSMS_PATH, root_path=prefix)
+        assert (status, body["Error"]["ErrorCode"]) == (401, "Unauthorized")
+        status, body = call(app, "POST", prefix + ZOHO_PATH, root_path=prefix)
+        assert (status, body["code"]) == (401, "INVALID_OAUTHTOKEN")
+
+
+def test_other_methods_and_paths_fall_through_to_the_router() -> None:
+    app = create_app()
+    status, body = call(app, "GET", TWOSMS_PATH)
+    assert status == 405
+    assert body["Error"]["ErrorCode"] == "MethodNotAllowed"
+    status, body = call(app, "POST", TWOSMS_PATH + "x")
+    assert status == 404
+    assert "routes" in body["error"]
+    status, _ = call(app, "POST", "/mockx" + TWOSMS_PATH, root_path="/mock")
+    assert status == 404  # "/mockx" is not below the root path "/mock"
