@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import settings
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from starlette.types import Message, Scope
 
 from mockserver import Settings, create_app, load_contract
 from mockserver.contracts import fixtures_dir
@@ -99,3 +101,42 @@ def assert_matches_contract(provider: str, op_id: str, response: httpx.Response)
             return
         errors += found
     raise AssertionError(f"response does not match the contract: {errors}\n{body}")
+
+
+def asgi_call(
+    app: Starlette,
+    method: str,
+    path: str,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: bytes,
+    query: bytes = b"",
+    root_path: str = "",
+) -> tuple[int, bytes]:
+    """Call the app directly with these exact header bytes (TestClient re-encodes them)."""
+    sent: list[Message] = []
+    inbox: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return inbox.pop(0) if inbox else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": root_path,
+        "query_string": query,
+        "headers": list(headers),
+        "client": ("testclient", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(start["status"]), data

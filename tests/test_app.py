@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -12,7 +10,7 @@ from starlette.applications import Starlette
 from mockserver import create_app
 from mockserver.app import ExactRoutes
 
-from .conftest import ZOHO_PATH
+from .conftest import ZOHO_PATH, asgi_call
 
 TWOSMS_PATH = "/api/v2/sms/messages"
 
@@ -26,32 +24,11 @@ def exact_routes(app: Starlette) -> ExactRoutes:
 
 
 def call(app: Starlette, method: str, path: str, root_path: str = "") -> tuple[int, Any]:
-    """One raw ASGI request without a body; the status and the decoded JSON answer."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": root_path,
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return sent[0]["status"], orjson.loads(body)
+    """One request without a body; the status and the decoded JSON answer."""
+    status, body = asgi_call(
+        app, method, path, [(b"host", b"testserver")], b"", root_path=root_path
+    )
+    return status, orjson.loads(body)
 
 
 def test_the_direct_table_holds_exactly_the_provider_sends() -> None:

@@ -16,10 +16,8 @@ renderable.  Cases that once answered 500 (a boundary over 256 bytes, numbers of
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -29,9 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from starlette.types import Message, Scope
 
 from mockserver import create_app
+
+from .conftest import asgi_call
 
 ZOHO = "/rest/json/v2/sms/send"
 TWOSMS = "/api/v2/sms/messages"
@@ -94,44 +93,6 @@ def fresh() -> Mock:
 def shared() -> Mock:
     """One mock for all hypothesis examples (its journal grows; that is part of the test)."""
     return fresh()
-
-
-def asgi_call(
-    app: Starlette,
-    method: str,
-    path: str,
-    headers: Sequence[tuple[bytes, bytes]],
-    body: bytes,
-    query: bytes = b"",
-) -> tuple[int, bytes]:
-    """Call the app directly with these exact header bytes (TestClient re-encodes them)."""
-    sent: list[Message] = []
-    inbox: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> Message:
-        return inbox.pop(0) if inbox else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query,
-        "headers": list(headers),
-        "client": ("testclient", 50000),
-        "server": ("testserver", 80),
-    }
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return int(start["status"]), data
 
 
 def assert_provider_shape(path: str, status: int, body: Any) -> None:
