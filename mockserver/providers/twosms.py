@@ -55,6 +55,7 @@ _BODY_TYPES = frozenset({"application/json", "text/json", _FORM})
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
 _EMAIL_ALSO = ("Email", "EmailAndText")
+_SMS_ONLY = (True, False)  # (sms, email) of a recipient value with no configured name
 
 
 class _Reject(Exception):
@@ -103,7 +104,11 @@ class TwoSms(Provider):
         )
         self.binder = Binder(self.validator.schema)
         self._type_names = {number: name for name, number in types.items()}
-        self._quick_names = {number: name for name, number in quick.items()}
+        # What each QuickRecipients value sends, as (sms, email); a value with no name sends
+        # an SMS only.
+        self._sends = {
+            number: (name != _EMAIL_ONLY, name in _EMAIL_ALSO) for name, number in quick.items()
+        }
         self._codes = self.send_op.codes
         # .NET compares GUIDs case-insensitively.
         self._templates = {k.lower(): v for k, v in settings.twosms_templates.items()}
@@ -303,30 +308,16 @@ class TwoSms(Provider):
 
     def _recipients(self, contacts: Mapping[str, Any]) -> list[_Recipient]:
         out: list[_Recipient] = []
-        names = self._quick_names
         for key, value in (contacts.get("QuickRecipients") or {}).items():
             number = parse_number(key)
             assert number is not None  # the contract's key_format check passed
-            name = names.get(value, "")
-            out.append(
-                _Recipient(
-                    number.e164,
-                    number.e164,
-                    number.region,
-                    True,
-                    name != _EMAIL_ONLY,
-                    name in _EMAIL_ALSO,
-                )
-            )
+            sms, email = self._sends.get(value, _SMS_ONLY)
+            out.append(_Recipient(number.e164, number.e164, number.region, True, sms, email))
         for kind, field in (("contact", "ContactID"), ("group", "GroupID")):
             for key, value in (contacts.get(field) or {}).items():
                 # INFERENCE: address-book entries are opaque here (no address book yet).
-                name = names.get(value, "")
-                out.append(
-                    _Recipient(
-                        key, f"{kind}:{key}", "", False, name != _EMAIL_ONLY, name in _EMAIL_ALSO
-                    )
-                )
+                sms, email = self._sends.get(value, _SMS_ONLY)
+                out.append(_Recipient(key, f"{kind}:{key}", "", False, sms, email))
         return out
 
     def _accept(

@@ -70,15 +70,14 @@ class _Journal:
         if chunk and len(chunk) + len(blob) > CHUNK_BYTES:
             chunk = bytearray()
             self.chunks.append(chunk)
-        ids = self.ids
         self.index.extend(
             (
                 len(self.chunks) - 1,
                 len(chunk),
                 len(blob),
-                ids[namespace] if namespace in ids else self.intern(namespace),
-                ids[provider] if provider in ids else self.intern(provider),
-                ids[to] if to in ids else self.intern(to),
+                self.intern(namespace),
+                self.intern(provider),
+                self.intern(to),
             )
         )
         chunk += blob
