@@ -38,19 +38,14 @@ NAMESPACE_HEADER = "x-mock-namespace"
 
 
 def header_map(request: Request) -> dict[str, str]:
-    """The request headers as a plain dict (first value wins), built once per request.
+    """The request headers as a plain dict (first value wins).
 
     Starlette's ``request.headers`` rescans the raw header list on every lookup; a send
     looks up several headers, and this was measurable in the profile behind ``make bench``.
-    ASGI servers give header names in lower case.
+    Each handler builds this once and passes it to the helpers below.  ASGI servers give
+    header names in lower case.
     """
-    cached: dict[str, str] | None = request.scope.get("smsmock.headers")
-    if cached is None:
-        cached = {
-            k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(request.scope["headers"])
-        }
-        request.scope["smsmock.headers"] = cached
-    return cached
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(request.scope["headers"])}
 
 
 def namespace_of(headers: Mapping[str, str]) -> str:
