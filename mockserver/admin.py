@@ -1,83 +1,192 @@
-"""The ``/_mock/`` admin API: read and control views over the store, never over providers."""
+"""The ``/_mock/`` admin API: read and control views over the store, never over providers.
+
+Every listing is paged (``limit`` at most :data:`MAX_PAGE`), so no call holds the server for
+longer than one page takes, whatever is stored.
+"""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
 from .sms import parse_number
-from .store import MessageStore
-from .store.base import DEFAULT_NAMESPACE
+from .store import DEFAULT_NAMESPACE, MessageFilter, Page, Store
 
-__all__ = ["PREFIX", "admin_routes"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "MAX_WAIT", "PREFIX", "admin_routes"]
 
 PREFIX = "/_mock"
+DEFAULT_PAGE = 100
+MAX_PAGE = 1_000
+#: Longest server-side wait, in seconds (``GET /_mock/messages/wait?timeout=``).
+MAX_WAIT = 60.0
+DEFAULT_WAIT = 10.0
+
+_MESSAGE_FILTERS = frozenset({"namespace", "provider", "to", "status", "text", "submission_id"})
+_PAGING = frozenset({"cursor", "limit", "order"})
 
 
-def _bad(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": f"sms-mockserver: {message}"}, status_code=status)
+class _Bad(Exception):
+    """A bad admin request: answered 400 (or ``status``) with ``{"error": ...}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def admin_routes(store: MessageStore, version: str, settings: Settings) -> list[Route]:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _error(message: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:
+    return _json({"error": f"sms-mockserver: {message}"}, status, headers)
+
+
+def _namespace(value: str | None) -> str | None:
+    # As an empty X-Mock-Namespace header: the default namespace.
+    return DEFAULT_NAMESPACE if value == "" else value
+
+
+def _message_filter(request: Request, allowed: frozenset[str]) -> MessageFilter:
+    params = request.query_params
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise _Bad(f"unknown parameter(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}")
+    provider = params.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise _Bad(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    to = params.get("to")
+    if to is not None and not to.startswith(("contact:", "group:")):
+        number = parse_number(to)
+        if number is None:
+            raise _Bad(
+                f"to must be an international phone number (or contact:/group: id), got {to!r}"
+            )
+        to = number.e164
+    return MessageFilter(
+        namespace=_namespace(params.get("namespace")),
+        provider=provider,
+        to=to,
+        status=params.get("status"),
+        text=params.get("text"),
+        submission_id=params.get("submission_id"),
+    )
+
+
+def _cursor(request: Request) -> int | None:
+    raw = request.query_params.get("cursor")
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
+        raise _Bad(f"cursor must be the next_cursor of a previous page, got {raw!r}")
+    return int(raw)
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return DEFAULT_PAGE
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE):
+        raise _Bad(f"limit must be a whole number from 1 to {MAX_PAGE}, got {raw!r}")
+    return int(raw)
+
+
+def _descending(request: Request) -> bool:
+    order = request.query_params.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise _Bad(f"order must be asc (oldest first) or desc (newest first), got {order!r}")
+    return order == "desc"
+
+
+def _page(items_key: str, page: Page) -> dict[str, Any]:
+    return {
+        "count": len(page.items),
+        items_key: [item.to_json() for item in page.items],
+        "next_cursor": None if page.next_cursor is None else str(page.next_cursor),
+    }
+
+
+def admin_routes(store: Store, version: str, settings: Settings) -> list[Route]:
     """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
     change them."""
 
-    def _filters(request: Request) -> dict[str, str | None] | JSONResponse:
-        params = request.query_params
-        unknown = sorted(set(params) - {"provider", "to", "namespace"})
-        if unknown:
-            return _bad(f"unknown filter(s) {', '.join(unknown)}; use provider, to, namespace")
-        provider = params.get("provider")
-        if provider is not None and provider not in PROVIDERS:
-            return _bad(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-        to = params.get("to")
-        if to is not None:
-            number = parse_number(to)
-            if number is None:
-                return _bad(f"to must be an international phone number, got {to!r}")
-            to = number.e164
-        namespace = params.get("namespace")
-        if namespace == "":  # as an empty X-Mock-Namespace header: the default namespace
-            namespace = DEFAULT_NAMESPACE
-        return {"provider": provider, "to": to, "namespace": namespace}
-
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": version, "providers": list(PROVIDERS)})
+        return _json(
+            {
+                "status": "ok",
+                "version": version,
+                "providers": list(PROVIDERS),
+                "store": await store.usage(),
+            }
+        )
 
-    async def list_messages(request: Request) -> Response:
-        filters = _filters(request)
-        if isinstance(filters, JSONResponse):
-            return filters
-        items = store.messages(**filters)
-        return JSONResponse({"count": len(items), "messages": [m.to_json() for m in items]})
+    async def messages(request: Request) -> Response:
+        if request.method == "DELETE":
+            return await delete_messages(request)
+        where = _message_filter(request, _MESSAGE_FILTERS | _PAGING)
+        page = await store.query(
+            where, cursor=_cursor(request), limit=_limit(request), descending=_descending(request)
+        )
+        body = _page("messages", page)
+        if where.namespace is not None:
+            body["namespace"] = await store.namespace_usage(where.namespace)
+        return _json(body)
 
     async def delete_messages(request: Request) -> Response:
         # Only a namespace narrows a reset; any other filter is refused rather than ignored,
         # so a typo never wipes more than was asked for.
         unknown = sorted(set(request.query_params) - {"namespace"})
         if unknown:
-            return _bad(
+            raise _Bad(
                 f"DELETE /_mock/messages takes only namespace= (got {', '.join(unknown)}); "
                 "it resets all providers of that namespace"
             )
-        namespace = request.query_params.get("namespace")
-        if namespace == "":
-            namespace = DEFAULT_NAMESPACE
-        return JSONResponse({"deleted": store.reset(namespace=namespace)})
+        namespace = _namespace(request.query_params.get("namespace"))
+        return _json({"deleted": await store.reset(namespace)})
 
-    async def list_violations(request: Request) -> Response:
+    async def one_message(request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - {"namespace"})
+        if unknown:
+            raise _Bad(f"GET /_mock/messages/{{id}} takes only namespace= (got {unknown})")
+        namespace = _namespace(request.query_params.get("namespace"))
+        message = await store.get(request.path_params["id"], namespace)
+        if message is None:
+            raise _Bad(f"no message with id {request.path_params['id']!r} is kept", 404)
+        body = message.to_json()
+        body["submission"] = await store.submission(message.submission_id, message.namespace)
+        return _json(body)
+
+    async def wait(request: Request) -> Response:
+        where = _message_filter(request, _MESSAGE_FILTERS | {"cursor", "timeout"})
+        raw = request.query_params.get("timeout", str(DEFAULT_WAIT))
+        try:
+            timeout = float(raw)
+        except ValueError:
+            timeout = -1.0
+        if not 0 <= timeout <= MAX_WAIT:
+            raise _Bad(f"timeout must be a number of seconds from 0 to {MAX_WAIT:g}, got {raw!r}")
+        message = await store.wait(where, timeout=timeout, cursor=_cursor(request))
+        if message is None:
+            wanted = {k: v for k, v in request.query_params.items() if k != "timeout"}
+            raise _Bad(f"no message matching {wanted} arrived within {timeout:g} s", 404)
+        return _json({"message": message.to_json()})
+
+    async def violations(request: Request) -> Response:
         if "to" in request.query_params:
-            return _bad("violations are filtered by provider and namespace only (not to)")
-        filters = _filters(request)
-        if isinstance(filters, JSONResponse):
-            return filters
-        items = store.violations(namespace=filters["namespace"], provider=filters["provider"])
-        return JSONResponse({"count": len(items), "violations": [v.to_json() for v in items]})
+            raise _Bad("violations are filtered by provider and namespace only (not to)")
+        where = _message_filter(request, frozenset({"namespace", "provider"}) | _PAGING)
+        if _descending(request):
+            raise _Bad("violations are listed oldest first (order=asc)")
+        page = await store.violations(
+            where.namespace, where.provider, cursor=_cursor(request), limit=_limit(request)
+        )
+        return _json(_page("violations", page))
 
     @cache
     def document(provider: str) -> bytes:
@@ -87,13 +196,25 @@ def admin_routes(store: MessageStore, version: str, settings: Settings) -> list[
     async def contract(request: Request) -> Response:
         provider = request.path_params["provider"]
         if provider not in PROVIDERS:
-            return _bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
+            raise _Bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
         return Response(document(provider), media_type="application/json")
 
+    def guarded(endpoint: Any) -> Any:
+        async def run(request: Request) -> Response:
+            try:
+                response: Response = await endpoint(request)
+            except _Bad as bad:
+                return _error(str(bad), bad.status)
+            return response
+
+        run.__name__ = endpoint.__name__
+        return run
+
     return [
-        Route(f"{PREFIX}/health", health, methods=["GET"]),
-        Route(f"{PREFIX}/messages", list_messages, methods=["GET"]),
-        Route(f"{PREFIX}/messages", delete_messages, methods=["DELETE"]),
-        Route(f"{PREFIX}/violations", list_violations, methods=["GET"]),
-        Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", contract, methods=["GET"]),
+        Route(f"{PREFIX}/health", guarded(health), methods=["GET"]),
+        Route(f"{PREFIX}/messages", guarded(messages), methods=["GET", "DELETE"]),
+        Route(f"{PREFIX}/messages/wait", guarded(wait), methods=["GET"]),
+        Route(f"{PREFIX}/messages/{{id}}", guarded(one_message), methods=["GET"]),
+        Route(f"{PREFIX}/violations", guarded(violations), methods=["GET"]),
+        Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", guarded(contract), methods=["GET"]),
     ]

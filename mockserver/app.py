@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +20,7 @@ from .config import Settings
 from .providers.common import Endpoint, Provider
 from .providers.twosms import TwoSms
 from .providers.zoho_voice import ZohoVoice
-from .store import MemoryStore, MessageStore
+from .store import MemoryStore, Store
 
 __all__ = ["create_app"]
 
@@ -27,17 +28,18 @@ __all__ = ["create_app"]
 def create_app(
     *,
     settings: Settings | None = None,
-    store: MessageStore | None = None,
+    store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """Build the mock as an ASGI app.
 
-    ``settings`` defaults to :class:`Settings()`, ``store`` to an in-memory store sized by
-    ``settings.max_messages``, ``clock`` (epoch seconds) to the real time.  The store is
-    reachable as ``app.state.store`` and the settings as ``app.state.settings``.
+    ``settings`` defaults to :class:`Settings()`, ``store`` to an in-memory store bounded by
+    the settings (``max_messages``, ``max_store_bytes``, …), ``clock`` (epoch seconds) to the
+    real time.  The app's lifespan opens the store and closes it (finishing its writes) on
+    shutdown.  The store is ``app.state.store`` and the settings ``app.state.settings``.
     """
     settings = settings or Settings()
-    store = store if store is not None else MemoryStore(max_messages=settings.max_messages)
+    store = store if store is not None else MemoryStore(settings.store_limits())
     providers: list[Provider] = [TwoSms(settings, store, clock), ZohoVoice(settings, store, clock)]
     routes: list[BaseRoute] = [route for p in providers for route in p.routes()]
     routes += admin_routes(store, __version__, settings)
@@ -56,10 +58,19 @@ def create_app(
             message += " (routes: sms-mockserver serve prints them; admin API under /_mock/)"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            yield
+        finally:
+            await store.close()
+
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(ExactRoutes, routes=routes)],
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.settings = settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -10,11 +11,14 @@ from . import __version__
 from .config import Settings
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
+from .store.urls import store_from_url
 
 __all__ = ["main"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8910
+#: Environment variable naming the store when --store is not given.
+STORE_ENV = "SMS_MOCKSERVER_STORE"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +39,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--config", metavar="FILE", help="TOML file of settings (see README, 'Settings')"
+    )
+    serve.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help=(
+            "where state is kept: sqlite (the default file, in $SMS_MOCKSERVER_DATA_DIR or the "
+            "user data directory), sqlite://PATH, or memory (gone on exit); default sqlite, "
+            "or $SMS_MOCKSERVER_STORE"
+        ),
     )
     serve.add_argument(
         "--log-level",
@@ -60,14 +74,18 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = Settings.from_file(args.config) if args.config else Settings()
-    app = create_app(settings=settings)
+    store = store_from_url(
+        args.store or os.environ.get(STORE_ENV) or "sqlite", settings.store_limits()
+    )
+    app = create_app(settings=settings, store=store)
     config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         access_log=args.log_level in {"info", "debug"},
-        lifespan="off",
+        # "on": the lifespan opens the store, and a store that can't open stops the start.
+        lifespan="on",
     )
     server = uvicorn.Server(config)
 
@@ -80,7 +98,11 @@ def _serve(args: argparse.Namespace) -> int:
         if server.servers and server.servers[0].sockets:
             port = server.servers[0].sockets[0].getsockname()[1]
         base = f"http://{args.host}:{port}"
-        lines = [f"sms-mockserver {__version__} listening on {base}", "routes:"]
+        lines = [
+            f"sms-mockserver {__version__} listening on {base}",
+            f"store: {store.url}",
+            "routes:",
+        ]
         for route in app.routes:
             methods = ",".join(sorted(getattr(route, "methods", None) or [])) or "ANY"
             lines.append(f"  {methods:<12} {base}{getattr(route, 'path', '')}")

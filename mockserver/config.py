@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .contracts import Overrides
 from .errors import MockServerError
+from .store import RecordBounds, StoreLimits
 
 __all__ = ["MiB", "Settings"]
 
@@ -43,8 +44,26 @@ class Settings:
     #: Deepest nesting of JSON objects/arrays accepted where the contract allows free-form
     #: members (extra keys of Zoho's ``sms_data``); the journal stores what it accepts.
     max_json_depth: int = 32
-    #: Messages kept per namespace; a send beyond it is refused until the journal is reset.
+
+    # ---- the journal (README, "Limits"): every store of data is bounded by count and bytes
+    #: Messages kept per namespace.  Beyond it the oldest is evicted and counted (a ring), so
+    #: a load test never starts failing; ``on_full = "reject"`` answers 507 instead.
     max_messages: int = 10_000
+    on_full: str = "evict"
+    #: Namespaces kept; a new one beyond it evicts the least recently used idle namespace.
+    max_namespaces: int = 10_000
+    #: Bytes of journal records kept in all (messages, requests, violations); beyond it the
+    #: oldest messages of the least recently used namespace are evicted.
+    max_store_bytes: int = 64 * MiB
+    #: Contract violations kept per namespace (the oldest go first, counted).
+    max_violations: int = 1_000
+    #: Live 2sms access tokens; expired ones are dropped first, then POST /Token answers 503.
+    max_tokens: int = 10_000
+    #: Request headers kept with each request, by count and by bytes (the rest is noted).
+    max_stored_headers: int = 64
+    max_stored_header_bytes: int = 16 * 1024
+    #: A violation keeps at most this many bytes of the JSON of what was sent.
+    max_violation_value_bytes: int = 1024
 
     # ---- Zoho Voice
     #: HTTP status of ZVSMS error bodies (not documented; some clients expect 200).
@@ -117,6 +136,13 @@ class Settings:
             "max_media_bytes",
             "max_field_bytes",
             "max_messages",
+            "max_namespaces",
+            "max_store_bytes",
+            "max_violations",
+            "max_tokens",
+            "max_stored_headers",
+            "max_stored_header_bytes",
+            "max_violation_value_bytes",
             "max_json_depth",
             "zoho_max_message_length",
             "zoho_max_media_files",
@@ -124,6 +150,10 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
+        if self.on_full not in ("evict", "reject"):
+            raise MockServerError(
+                f"sms-mockserver: setting on_full must be 'evict' or 'reject', got {self.on_full!r}"
+            )
         for name in ("zoho_error_status", "zoho_auth_error_status", "twosms_error_status"):
             if not 200 <= getattr(self, name) <= 599:
                 raise MockServerError(f"sms-mockserver: setting {name} must be an HTTP status")
@@ -147,6 +177,22 @@ class Settings:
                 raise MockServerError(
                     f"sms-mockserver: twosms {kind} types must map names to numbers"
                 )
+
+    def store_limits(self) -> StoreLimits:
+        """The bounds these settings give a store."""
+        return StoreLimits(
+            max_messages=self.max_messages,
+            on_full="reject" if self.on_full == "reject" else "evict",
+            max_namespaces=self.max_namespaces,
+            max_bytes=self.max_store_bytes,
+            max_violations=self.max_violations,
+            max_shared_keys=self.max_tokens,
+            records=RecordBounds(
+                max_headers=self.max_stored_headers,
+                max_header_bytes=self.max_stored_header_bytes,
+                max_value_bytes=self.max_violation_value_bytes,
+            ),
+        )
 
     def contract_overrides(self) -> Overrides:
         """How these settings change the documented contracts, per operation id.
@@ -229,6 +275,7 @@ _KINDS: dict[str, Any] = {
     "zoho_email": str,
     "zoho_bucket_name": str,
     "zoho_account_timezone": str,
+    "on_full": str,
 }
 
 

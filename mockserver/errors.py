@@ -11,6 +11,7 @@ __all__ = [
     "ContractViolation",
     "FieldProblem",
     "MockServerError",
+    "NoMessageError",
     "StoreFullError",
 ]
 
@@ -27,6 +28,10 @@ class ContractError(MockServerError):
 
 class StoreFullError(MockServerError):
     """The store holds its configured maximum of messages; reset it or raise the limit."""
+
+
+class NoMessageError(AssertionError, MockServerError):
+    """A test waited for a message that did not arrive in time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,28 +2,39 @@
 
 >>> with MockServer() as mock:                     # doctest: +SKIP
 ...     httpx.post(mock.url + "/rest/json/v2/sms/send", ...)
+...     mock.wait_for(to="+14155550100")
 ...     mock.messages()
+
+Everything it reads goes through the admin API (``/_mock/``), so the same helpers work on a
+server started here and on one already running elsewhere (``MockServer.connect(url)``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
+import httpx
 import uvicorn
 
 from .app import create_app
 from .config import Settings
-from .errors import MockServerError
-from .store import MemoryStore, MessageStore, StoredMessage
+from .errors import MockServerError, NoMessageError
+from .store import Message, Store, Violation
+from .store.urls import store_from_url
 
 __all__ = ["MockServer"]
 
 
 class MockServer:
-    """Run the mock with uvicorn in a thread; ``port=0`` picks a free port."""
+    """Run the mock with uvicorn in a thread; ``port=0`` picks a free port.
+
+    ``store`` is a :class:`~mockserver.store.Store` or a store URL (``memory``,
+    ``sqlite://PATH``); the default is in memory.
+    """
 
     def __init__(
         self,
@@ -31,61 +42,169 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         settings: Settings | None = None,
-        store: MessageStore | None = None,
+        store: Store | str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or Settings()
-        self.store: MessageStore = (
-            store if store is not None else MemoryStore(max_messages=self.settings.max_messages)
-        )
-        self.app = create_app(settings=self.settings, store=self.store, clock=clock)
+        if isinstance(store, str):
+            store = store_from_url(store, self.settings.store_limits())
+        self.app = create_app(settings=self.settings, store=store, clock=clock)
         self.host = host
-        self._server = uvicorn.Server(
+        self.port = port
+        self._server: uvicorn.Server | None = uvicorn.Server(
             uvicorn.Config(
                 self.app,
                 host=host,
                 port=port,
                 log_level="warning",
                 access_log=False,
-                lifespan="off",
+                lifespan="on",
             )
         )
         self._thread: threading.Thread | None = None
-        self.port = port
+        self._base_url: str | None = None
+        self._http: httpx.Client | None = None
+
+    @classmethod
+    def connect(cls, url: str) -> MockServer:
+        """A handle on a mock already running at ``url`` (nothing is started or stopped)."""
+        handle = cls.__new__(cls)
+        handle.settings = Settings()
+        handle._server = None
+        handle._thread = None
+        handle._base_url = url.rstrip("/")
+        handle._http = None
+        return handle
 
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321``."""
-        return f"http://{self.host}:{self.port}"
+        return self._base_url or f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> MockServer:
         """Start serving; returns once the socket accepts connections."""
-        self._thread = threading.Thread(target=self._server.run, name="sms-mockserver", daemon=True)
+        server = self._server
+        if server is None:
+            return self
+        self._thread = threading.Thread(target=server.run, name="sms-mockserver", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started:
+        while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise MockServerError(f"sms-mockserver: could not start on {self.url}")
             time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.port = server.servers[0].sockets[0].getsockname()[1]
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        self._server.should_exit = True
+        """Stop serving and wait for the thread to end (the store is closed on the way)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._server is not None:
+            self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def messages(
-        self, *, provider: str | None = None, to: str | None = None
-    ) -> Sequence[StoredMessage]:
-        """Accepted messages, oldest first."""
-        return self.store.messages(provider=provider, to=to)
+    # ------------------------------------------------------------------ admin API
 
-    def reset(self) -> None:
-        """Forget all messages, violations and credit balances (tokens stay valid)."""
-        self.store.reset()
+    def _admin(self, method: str, path: str, **params: Any) -> Any:
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(10, read=75))
+        query = {k: v for k, v in params.items() if v is not None}
+        response = self._http.request(method, "/_mock" + path, params=query)
+        if response.status_code >= 400 and response.status_code != 404:
+            raise MockServerError(f"{method} /_mock{path}: {response.text}")
+        return response.status_code, response.json()
+
+    def messages(
+        self,
+        *,
+        namespace: str | None = None,
+        provider: str | None = None,
+        to: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+    ) -> list[Message]:
+        """Kept messages, oldest first, following every page."""
+        out: list[Message] = []
+        cursor = None
+        while True:
+            _, body = self._admin(
+                "GET",
+                "/messages",
+                namespace=namespace,
+                provider=provider,
+                to=to,
+                status=status,
+                text=text,
+                cursor=cursor,
+                limit=1000,
+            )
+            out += [Message.from_json(m) for m in body["messages"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return out
+
+    def wait_for(
+        self,
+        *,
+        timeout: float = 10.0,
+        namespace: str | None = None,
+        provider: str | None = None,
+        to: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+    ) -> Message:
+        """The first message matching the filters, waiting server-side up to ``timeout`` s.
+
+        Raises :class:`~mockserver.errors.NoMessageError` (an AssertionError) when none comes.
+        """
+        code, body = self._admin(
+            "GET",
+            "/messages/wait",
+            namespace=namespace,
+            provider=provider,
+            to=to,
+            status=status,
+            text=text,
+            timeout=timeout,
+        )
+        if code == 404:
+            raise NoMessageError(body["error"])
+        return Message.from_json(body["message"])
+
+    def violations(
+        self, *, namespace: str | None = None, provider: str | None = None
+    ) -> list[Violation]:
+        """Contract violations seen in requests, oldest first."""
+        out: list[Violation] = []
+        cursor = None
+        while True:
+            _, body = self._admin(
+                "GET",
+                "/violations",
+                namespace=namespace,
+                provider=provider,
+                cursor=cursor,
+                limit=1000,
+            )
+            out += [Violation.from_json(v) for v in body["violations"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return out
+
+    def reset(self, namespace: str | None = None) -> int:
+        """Forget messages, violations and credit balances (tokens stay valid)."""
+        _, body = self._admin("DELETE", "/messages", namespace=namespace)
+        return int(body["deleted"])
+
+    def health(self) -> dict[str, Any]:
+        """``/_mock/health``: version, providers, and the store's usage and limits."""
+        _, body = self._admin("GET", "/health")
+        result: dict[str, Any] = body
+        return result
 
     def __enter__(self) -> MockServer:
         return self.start()

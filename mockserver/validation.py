@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import jsonschema_rs
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 ZOHO_DATETIME = "%Y-%m-%d %H:%M:%S"
+#: Schema errors read from one request; enough to name every field of the contracts.
+MAX_PROBLEMS = 100
 # ASCII digits only, whole string: \d and $ would let "١٢" or "5\n" through.
 _ZOHO_DATETIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _INT_RE = re.compile(r"[+-]?[0-9]{1,40}")
@@ -134,6 +137,13 @@ class RequestValidator:
         self._exact = jsonschema_rs.validator_for(
             _closed(self.schema), formats=dict(FORMAT_CHECKERS), validate_formats=True
         )
+        # Lists the errors of an invalid body, with keys left to _bad_keys: jsonschema_rs
+        # reports each bad key of a map with a copy of the whole map, so 10,000 bad keys
+        # would cost 10,000 copies of a 10,000-entry map.
+        self._listing = jsonschema_rs.validator_for(
+            _without_key_rules(self.schema), formats=dict(FORMAT_CHECKERS), validate_formats=True
+        )
+        self._key_checks: dict[int, Any] = {}
 
     def accepts_exactly(self, instance: Any) -> bool:
         """True when ``instance`` is valid and uses only the contract's own member names."""
@@ -143,7 +153,11 @@ class RequestValidator:
         """Every way ``instance`` breaks the contract, in field order; empty when it is valid."""
         if self._validator.is_valid(instance):
             return []
-        found = [self._describe(err, instance) for err in self._validator.iter_errors(instance)]
+        # At most MAX_PROBLEMS errors are read: a map of 10,000 bad keys would otherwise
+        # give 10,000 errors, each carrying a copy of the map (quadratic time and memory).
+        errors = islice(self._listing.iter_errors(instance), MAX_PROBLEMS)
+        found = [self._describe(err, instance) for err in errors]
+        found += self._bad_keys(self.schema, instance, [], instance)
         order = {name: i for i, name in enumerate(self.fields)}
         found.sort(key=lambda p: (order.get(p[0], len(order)), p[1].field))
         seen: set[str] = set()
@@ -204,6 +218,47 @@ class RequestValidator:
             display = f"{display}[{sent}]"
         expected = _expectation(kind.name, detail, node, f, sent)
         return name, FieldProblem(display or "(body)", sent, expected)
+
+    def _bad_keys(
+        self, node: Any, value: Any, path: list[str | int], root: Any
+    ) -> list[tuple[str, FieldProblem]]:
+        """Keys breaking a map's key rule (``propertyNames``), at most MAX_PROBLEMS a map."""
+        out: list[tuple[str, FieldProblem]] = []
+        if not isinstance(node, dict):
+            return out
+        if isinstance(value, dict):
+            names = node.get("propertyNames")
+            if isinstance(names, dict):
+                check = self._key_checks.get(id(names))
+                if check is None:
+                    check = self._key_checks[id(names)] = jsonschema_rs.validator_for(
+                        names, formats=dict(FORMAT_CHECKERS), validate_formats=True
+                    )
+                bad = [k for k in value if not check.is_valid(k)][:MAX_PROBLEMS]
+                if bad:
+                    display, name, _, _ = self._locate(path, root)
+                    f = self.fields.get(name)
+                    expected = _expectation("propertyNames", {}, node, f, bad[0])
+                    out += [(name, FieldProblem(f"{display}[{k}]", k, expected)) for k in bad]
+            props = node.get("properties", {})
+            extra = node.get("additionalProperties")
+            for key, item in value.items():
+                sub = props.get(key, extra)
+                if isinstance(sub, dict):
+                    out += self._bad_keys(sub, item, [*path, key], root)
+        elif isinstance(value, list) and isinstance(node.get("items"), dict):
+            for i, item in enumerate(value):
+                out += self._bad_keys(node["items"], item, [*path, i], root)
+        return out
+
+
+def _without_key_rules(schema: Any) -> Any:
+    """A copy of ``schema`` without ``propertyNames`` (checked by ``_bad_keys`` instead)."""
+    if isinstance(schema, list):
+        return [_without_key_rules(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {k: _without_key_rules(v) for k, v in schema.items() if k != "propertyNames"}
 
 
 def _closed(schema: Any) -> Any:

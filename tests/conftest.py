@@ -18,7 +18,8 @@ from starlette.types import Message, Scope
 
 from mockserver import Settings, create_app, load_contract
 from mockserver.contracts import fixtures_dir
-from mockserver.store import MessageStore
+from mockserver.store import Message as StoredMessage
+from mockserver.store import Violation
 
 ZOHO_PATH = "/rest/json/v2/sms/send"
 ZOHO_AUTH = {"Authorization": "Zoho-oauthtoken test-token"}
@@ -33,6 +34,12 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (marked ``anyio``) run on asyncio, the loop uvicorn serves with."""
+    return "asyncio"
+
+
 def make_client(settings: Settings | None = None, clock: float | None = None) -> TestClient:
     """An in-process client over a fresh app (fresh in-memory store)."""
     if clock is None:
@@ -40,12 +47,26 @@ def make_client(settings: Settings | None = None, clock: float | None = None) ->
     return TestClient(create_app(settings=settings, clock=lambda: clock))
 
 
-def store_of(client: TestClient) -> MessageStore:
-    """The store behind an in-process client's app."""
-    app = client.app
-    assert isinstance(app, Starlette)
-    store: MessageStore = app.state.store
-    return store
+def journal(client: TestClient, **filters: str) -> list[StoredMessage]:
+    """Kept messages, through the admin API (one page of up to 1,000)."""
+    response = client.get("/_mock/messages", params={**filters, "limit": "1000"})
+    assert response.status_code == 200, response.text
+    return [StoredMessage.from_json(m) for m in response.json()["messages"]]
+
+
+def violations(client: TestClient, **filters: str) -> list[Violation]:
+    """Recorded contract violations, through the admin API."""
+    response = client.get("/_mock/violations", params={**filters, "limit": "1000"})
+    assert response.status_code == 200, response.text
+    return [Violation.from_json(v) for v in response.json()["violations"]]
+
+
+def exchange(client: TestClient, message_id: str) -> dict[str, Any]:
+    """The request headers, fields and response a message was accepted with."""
+    response = client.get(f"/_mock/messages/{message_id}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()["submission"]
+    return found
 
 
 @pytest.fixture

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 
 from mockserver import MockServer
 from mockserver.contracts import fixtures_dir
+from mockserver.errors import NoMessageError
+from mockserver.store.urls import DATA_DIR_ENV
 
 from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH
 
@@ -27,21 +32,32 @@ def test_live_server_round_trip() -> None:
         )
         assert response.status_code == 200
         assert [m.to for m in mock.messages()] == ["+14155550100"]
-        mock.reset()
+        assert mock.wait_for(to="+14155550100", timeout=1).text == VALID_SMS["message"]
+        assert mock.health()["store"]["messages"] == 1
+        assert mock.reset() == 1
         assert mock.messages() == []
+        # The same helpers on a server that is already running.
+        with MockServer.connect(mock.url) as other:
+            assert other.messages() == []
+            with pytest.raises(NoMessageError, match=r"arrived within 0\.1 s"):
+                other.wait_for(to="+14155550100", timeout=0.1)
 
 
-def test_serve_prints_url_and_routes_then_answers_curl_style_requests() -> None:
+def test_serve_prints_url_and_routes_then_answers_curl_style_requests(tmp_path: Path) -> None:
+    # The default store is the SQLite file in the data directory.
+    env = {**os.environ, DATA_DIR_ENV: str(tmp_path)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("sms-mockserver "), first
         url = first.rsplit(" ", 1)[-1].strip()
+        assert proc.stdout.readline().strip() == f"store: sqlite://{tmp_path}/journal.sqlite3"
         lines = [proc.stdout.readline() for _ in range(7)]
         assert any("POST" in ln and url + ZOHO_PATH in ln for ln in lines), lines
         # The document's sample request, as literal bytes.

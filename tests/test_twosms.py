@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
 
-from .conftest import assert_matches_contract, make_client, store_of
+from .conftest import assert_matches_contract, exchange, journal, make_client, violations
 
 SEND = "/api/v2/sms/messages"
 OP = "twosmsSendMessagesV2"
@@ -157,6 +157,29 @@ def test_tokens_expire_with_the_clock() -> None:
         assert c.post(SEND, json=WORKED, headers=headers).status_code == 401
 
 
+def test_the_token_cap_refuses_new_tokens_and_never_revokes_a_live_one() -> None:
+    now = [1_800_000_000.0]
+    from mockserver import create_app
+
+    with TestClient(create_app(settings=Settings(max_tokens=2), clock=lambda: now[0])) as c:
+        first, second = auth(c), auth(c)
+        refused = c.post(
+            "/Token",
+            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+        )
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "60"
+        body = refused.json()
+        assert body["error"] == "temporarily_unavailable"
+        assert "2 live tokens are issued (setting max_tokens)" in body["error_description"]
+        assert_matches_contract("twosms", "twosmsToken", refused)
+        for headers in (first, second):
+            assert c.post(SEND, json=WORKED, headers=headers).status_code == 200
+        # Once the first two have expired they make room.
+        now[0] += 28_800
+        assert c.post(SEND, json=WORKED, headers=auth(c)).status_code == 200
+
+
 # ---------------------------------------------------------------------------- formats
 
 
@@ -192,7 +215,7 @@ def test_worked_example_returns_the_computed_envelope(client: TestClient) -> Non
         "CreditsUsed": "1",
         "MessageText": "Standard Send Test",
     }
-    (stored,) = store_of(client).messages(provider="twosms")
+    (stored,) = journal(client, provider="twosms")
     assert (stored.id, stored.to, stored.text, stored.segments, stored.encoding) == (
         ids,
         "+12345678901",
@@ -200,7 +223,7 @@ def test_worked_example_returns_the_computed_envelope(client: TestClient) -> Non
         1,
         "GSM-7",
     )
-    assert stored.headers["authorization"] == "Bearer ***"
+    assert exchange(client, stored.id)["headers"]["authorization"] == "Bearer ***"
 
 
 def _detail_without_ids(response: httpx.Response) -> dict[str, Any]:
@@ -309,7 +332,7 @@ def test_credit_balance_runs_down_and_then_refuses() -> None:
         error = check(refused)["Error"]
         assert error["ErrorCode"] == "InsufficientCredit"
         assert "needs 2 credits; 1 are available" in error["ErrorReason"]
-        assert len(store_of(c).messages()) == 1
+        assert len(journal(c)) == 1
         assert c.post(SEND, json=WORKED, headers=headers).status_code == 200  # 1 credit left
 
 
@@ -321,13 +344,13 @@ def test_case_insensitive_names_and_enum_names_bind(client: TestClient) -> None:
         "type": "standard",
     }
     assert check(send(client, body))["ResponseData"]["Detail"]["NoOfSMS"] == "1"
-    assert store_of(client).violations() == []
+    assert violations(client) == []
 
 
 def test_unknown_fields_are_ignored_but_recorded(client: TestClient) -> None:
     body = {**WORKED, "Colour": "red", "Options": {"Priority": 1}}
     assert send(client, body).status_code == 200
-    assert [v.field for v in store_of(client).violations()] == ["Options.Priority", "Colour"]
+    assert [v.field for v in violations(client)] == ["Options.Priority", "Colour"]
 
 
 def test_template_placeholders_and_unknown_template() -> None:
@@ -354,7 +377,7 @@ def test_template_placeholders_and_unknown_template() -> None:
 def test_future_date_to_send_is_stored_as_scheduled(client: TestClient) -> None:
     body = {**WORKED, "Options": {"DateToSend": "2099-01-01T10:00:00+00:00"}}
     assert send(client, body).status_code == 200
-    (stored,) = store_of(client).messages()
+    (stored,) = journal(client)
     assert (stored.status, stored.scheduled_at) == ("scheduled", "2099-01-01T10:00:00+00:00")
 
 
@@ -476,7 +499,7 @@ def test_bad_request_gets_an_envelope_error_naming_the_field(client: TestClient,
     assert body["ResponseData"] is None
     assert body["Error"]["ErrorCode"] == "InvalidRequest"
     assert expected in body["Error"]["ErrorReason"]
-    assert store_of(client).messages() == []
+    assert journal(client) == []
 
 
 @pytest.mark.parametrize(
@@ -557,14 +580,14 @@ def test_a_send_too_big_for_the_journal_is_refused_whole_and_refunded() -> None:
             "QuickRecipients": {"+12345678901": 2, "+447911123456": 2, "+919876543210": 2}
         },
     }
-    with make_client(Settings(max_messages=2)) as c:
+    with make_client(Settings(max_messages=2, on_full="reject")) as c:
         headers = auth(c)
         refused = c.post(SEND, json=three, headers=headers)
         assert refused.status_code == 507
         error = check(refused)["Error"]
         assert error["ErrorCode"] == "StoreFull"
         assert "this send has 3 recipient(s)" in error["ErrorReason"]
-        assert store_of(c).messages() == []
+        assert journal(c) == []
         detail = c.post(SEND, json=WORKED, headers=headers).json()["ResponseData"]["Detail"]
         assert detail["PreTransaction"] == "1000"  # the refused send was refunded
 
@@ -576,7 +599,7 @@ def test_recurring_options_may_be_empty(client: TestClient) -> None:
 
 def test_unknown_members_are_recorded_with_what_was_sent(client: TestClient) -> None:
     assert send(client, {**WORKED, "Extra": [1, 2]}).status_code == 200
-    (violation,) = store_of(client).violations()
+    (violation,) = violations(client)
     assert (violation.field, violation.sent) == ("Extra", [1, 2])
 
 

@@ -20,8 +20,10 @@ from .conftest import (
     ZOHO_AUTH,
     ZOHO_PATH,
     assert_matches_contract,
+    exchange,
+    journal,
     make_client,
-    store_of,
+    violations,
     zoho_send,
 )
 
@@ -70,9 +72,9 @@ def test_mms_success_reports_the_real_file(client: TestClient) -> None:
     assert meta["objectName"] == f"photo.jpg-{send['submittedTime']}"
     assert meta["bucketName"] == Settings().zoho_bucket_name
     uuid.UUID(meta["mmsId"])
-    (stored,) = store_of(client).messages()
+    (stored,) = journal(client)
     assert stored.media[0].size == len(JPEG)
-    assert stored.headers["authorization"] == "Zoho-oauthtoken ***"
+    assert exchange(client, stored.id)["headers"]["authorization"] == "Zoho-oauthtoken ***"
 
 
 def test_document_sample_request_bytes_are_accepted(client: TestClient) -> None:
@@ -159,10 +161,10 @@ def test_scheduled_send_in_the_future_is_queued() -> None:
             },
         )
         body = check(response)
-        (stored,) = store_of(c).messages()
+        (stored,) = journal(c)
+        assert exchange(c, stored.id)["request"]["templateId"] == 1234
     assert body["send"]["sentTime"] == "2027-01-15 14:00"
-    assert stored.scheduled_at == "2027-01-15 14:00:00"
-    assert stored.request["templateId"] == 1234
+    assert (stored.scheduled_at, stored.status) == ("2027-01-15 14:00:00", "scheduled")
 
 
 def test_sent_time_and_submitted_time_follow_the_clock() -> None:
@@ -383,8 +385,8 @@ def test_bad_request_gets_zvsms_4027_naming_the_field(client: TestClient, case: 
     assert body["status"] == "ERROR"
     assert body["code"] == "ZVSMS-4027"
     assert expected in body["message"]
-    assert store_of(client).messages() == []
-    assert store_of(client).violations(), "a rejected request is recorded as a violation"
+    assert journal(client) == []
+    assert violations(client), "a rejected request is recorded as a violation"
 
 
 def test_at_least_twenty_distinct_bad_requests() -> None:
@@ -443,15 +445,15 @@ def test_oversized_body_is_refused_from_content_length() -> None:
 
 def test_unknown_parts_are_ignored_but_recorded(client: TestClient) -> None:
     assert zoho_send(client, data={"foo": "bar"}).status_code == 200
-    (violation,) = store_of(client).violations()
+    (violation,) = violations(client)
     assert violation.field == "foo"
 
 
 def test_store_full_is_refused_not_lost() -> None:
-    with make_client(Settings(max_messages=2)) as c:
+    with make_client(Settings(max_messages=2, on_full="reject")) as c:
         assert [zoho_send(c).status_code for _ in range(3)] == [200, 200, 507]
         assert "max_messages" in zoho_send(c).json()["message"]
-        assert len(store_of(c).messages()) == 2
+        assert len(journal(c)) == 2
         c.delete("/_mock/messages")
         assert zoho_send(c).status_code == 200
 
@@ -459,7 +461,7 @@ def test_store_full_is_refused_not_lost() -> None:
 def test_namespace_header_partitions_messages(client: TestClient) -> None:
     zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "worker-1"})
     zoho_send(client)
-    namespaces = [m.namespace for m in store_of(client).messages()]
+    namespaces = [m.namespace for m in journal(client)]
     assert namespaces == ["worker-1", "default"]
 
 
@@ -479,7 +481,7 @@ def test_unknown_sms_data_keys_are_ignored_but_recorded(client: TestClient) -> N
     response = zoho_send(client, {**VALID_SMS, "Mms": True})
     assert response.status_code == 200
     assert "isMMS" not in response.json()["send"]
-    (violation,) = store_of(client).violations()
+    (violation,) = violations(client)
     assert (violation.field, violation.sent, violation.expected) == (
         "sms_data.Mms",
         True,
@@ -494,11 +496,11 @@ def test_a_blocked_country_is_not_a_contract_violation() -> None:
             zoho_send(c, {**VALID_SMS, "customerNumber": "+919876543210"}).json()["code"]
             == "ZVSMS-4038"
         )
-        assert store_of(c).violations() == []
+        assert violations(c) == []
 
 
 def test_wrong_method_and_store_full_answers_are_in_the_contract() -> None:
-    with make_client(Settings(max_messages=1)) as c:
+    with make_client(Settings(max_messages=1, on_full="reject")) as c:
         assert zoho_send(c).status_code == 200
         full = zoho_send(c)
         assert full.status_code == 507

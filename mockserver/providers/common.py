@@ -15,7 +15,8 @@ from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import FieldProblem
-from ..store.base import DEFAULT_NAMESPACE, MessageStore, Violation
+from ..store import DEFAULT_NAMESPACE, Store, Violation
+from ..store.records import bound_headers, bound_value
 
 __all__ = [
     "NAMESPACE_HEADER",
@@ -53,13 +54,18 @@ def namespace_of(headers: Mapping[str, str]) -> str:
     return headers.get(NAMESPACE_HEADER) or DEFAULT_NAMESPACE
 
 
-def redact_headers(headers: Mapping[str, str], secret_header: str) -> dict[str, str]:
-    """Request headers as a dict, keeping the auth scheme but never the credential."""
+#: Headers whose values are credentials: never stored, logged or shown.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Request headers as a dict, keeping an auth scheme but never a credential."""
     out = dict(headers)
-    value = out.get(secret_header)
-    if value is not None:
-        scheme, _, token = value.partition(" ")
-        out[secret_header] = f"{scheme} ***" if token else "***"
+    for name in SECRET_HEADERS.intersection(out):
+        scheme, _, token = out[name].partition(" ")
+        out[name] = f"{scheme} ***" if token and name.endswith("authorization") else "***"
     return out
 
 
@@ -114,11 +120,21 @@ class Provider:
     name = ""
 
     def __init__(
-        self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
+        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.bounds = settings.store_limits().records
+
+    def stored_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The request headers as the journal keeps them: redacted and bounded."""
+        bounds = self.bounds
+        if len(headers) <= bounds.max_headers and (
+            sum(map(len, headers)) + sum(map(len, headers.values())) <= bounds.max_header_bytes
+        ):
+            return redact_headers(headers)  # the usual case: everything fits
+        return bound_headers(redact_headers(headers), bounds)
 
     def routes(self) -> list[Route]:
         """The Starlette routes this provider serves."""
@@ -131,25 +147,33 @@ class Provider:
         """
         return None
 
-    def record(self, operation: str, namespace: str, problems: Sequence[FieldProblem]) -> None:
-        """Keep field problems seen in a request as contract violations."""
+    async def record(
+        self, operation: str, namespace: str, problems: Sequence[FieldProblem]
+    ) -> None:
+        """Keep field problems seen in a request as contract violations.
+
+        What was sent is kept as JSON, cut to ``max_violation_value_bytes`` with its size
+        noted, so a 10 MB unknown member costs a kilobyte, not 10 MB.
+        """
         if not problems:
             return
         now = self.clock()
-        self.store.record_violations(
-            [
+        violations = []
+        for p in problems:
+            sent, size, truncated = bound_value(p.sent, self.bounds)
+            violations.append(
                 Violation(
                     provider=self.name,
-                    namespace=namespace,
                     operation=operation,
                     field=p.field,
-                    sent=p.sent,
+                    sent=sent,
                     expected=p.expected,
                     created_at=now,
+                    sent_size=size,
+                    sent_truncated=truncated,
                 )
-                for p in problems
-            ]
-        )
+            )
+        await self.store.record_violations(namespace, violations)
 
 
 _UUID_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
@@ -180,7 +204,7 @@ class _JSON(Response):
     def __init__(self, content: Any, status_code: int = 200) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = orjson.dumps(content)
+        self.body = content if isinstance(content, bytes) else orjson.dumps(content)
         self.raw_headers = [
             (b"content-length", str(len(self.body)).encode("latin-1")),
             (b"content-type", b"application/json"),
@@ -188,7 +212,7 @@ class _JSON(Response):
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:
-    """``body`` as a compact JSON response."""
+    """``body`` as a compact JSON response (``bytes``: already encoded JSON)."""
     return _JSON(body, status_code)
 
 

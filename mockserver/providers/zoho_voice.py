@@ -28,7 +28,7 @@ from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
 from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
 from ..sms import parse_number, segments
-from ..store import Media, MessageStore, StoredMessage
+from ..store import Media, Recipient, Store, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
 from .common import (
     Endpoint,
@@ -40,7 +40,6 @@ from .common import (
     media_type,
     namespace_of,
     new_uuid,
-    redact_headers,
 )
 
 __all__ = ["PROVIDER", "ZohoVoice"]
@@ -68,7 +67,7 @@ class ZohoVoice(Provider):
     name = PROVIDER
 
     def __init__(
-        self, settings: Settings, store: MessageStore, clock: Callable[[], float] = time.time
+        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time
     ) -> None:
         super().__init__(settings, store, clock)
         self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
@@ -106,14 +105,17 @@ class ZohoVoice(Provider):
                 dict(self.settings.zoho_auth_error_body),
                 status_code=self.settings.zoho_auth_error_status,
             )
+        ignored: list[FieldProblem] = []
         try:
             parts = await self._read_parts(request, headers)
-            fields, media = self._fields(parts, namespace)
+            fields, media = self._fields(parts, ignored)
             self._check(fields, media)
-            message = self._accept(headers, namespace, fields, media)
+            body = await self._accept(headers, namespace, fields, media)
         except _Reject as reject:
-            return self._error(reject, namespace)
-        return json_response(message.response)
+            return await self._error(reject, namespace, ignored)
+        if ignored:
+            await self._record(ignored, namespace)
+        return json_response(body)
 
     def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
         """ZVSMS-4027 with 405 for anything but POST on the send path."""
@@ -175,12 +177,17 @@ class ZohoVoice(Provider):
         except BodyError as exc:
             raise _Reject([exc.problem]) from None
 
-    def _fields(self, parts: list[Part], namespace: str) -> tuple[dict[str, Any], list[Part]]:
-        """Decode the text parts and type them per the contract; collect media files."""
+    def _fields(
+        self, parts: list[Part], unknown: list[FieldProblem]
+    ) -> tuple[dict[str, Any], list[Part]]:
+        """Decode the text parts and type them per the contract; collect media files.
+
+        Parts and ``sms_data`` keys that are not in the contract go to ``unknown`` (ignored,
+        but recorded as violations whatever the answer).
+        """
         fields: dict[str, Any] = {}
         media: list[Part] = []
         problems: list[FieldProblem] = []
-        unknown: list[FieldProblem] = []
         for part in parts:
             if part.name == _MEDIA:
                 if not part.is_file:
@@ -224,7 +231,10 @@ class ZohoVoice(Provider):
                         )
                     )
                     continue
-                if json_depth(data) > self.settings.max_json_depth:
+                # Nesting needs an opening bracket per level: counting them (in C) spares
+                # the walk for every ordinary sms_data.
+                limit = self.settings.max_json_depth
+                if text.count("{") + text.count("[") > limit and json_depth(data) > limit:
                     problems.append(
                         FieldProblem(
                             "sms_data",
@@ -255,7 +265,6 @@ class ZohoVoice(Provider):
                 for key, value in sms.items()
                 if key not in self._sms_fields
             ]
-        self._record(unknown, namespace)
         if problems:
             raise _Reject(problems)
         problems = self.validator.problems(fields)
@@ -307,13 +316,13 @@ class ZohoVoice(Provider):
 
     # ------------------------------------------------------------------ success
 
-    def _accept(
+    async def _accept(
         self,
         headers: Mapping[str, str],
         namespace: str,
         fields: dict[str, Any],
         media: list[Part],
-    ) -> StoredMessage:
+    ) -> bytes:
         sms = fields["sms_data"]
         number = parse_number(sms["customerNumber"])
         assert number is not None
@@ -367,29 +376,35 @@ class ZohoVoice(Provider):
             "status": "IN_QUEUE",
         }
         body = {"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}
-        message = StoredMessage(
+        encoded = orjson.dumps(body)  # sent and kept as these bytes
+        submission = Submission(
             id=logid,
             provider=PROVIDER,
-            namespace=namespace,
-            to=number.e164,
+            operation=self.operation.id,
+            created_at=now,
             sender=send["senderId"],
             text=sms["message"],
             encoding=seg.encoding,
-            segments=seg.count,
-            country=number.region,
-            status="queued",
-            created_at=now,
+            recipients=(
+                Recipient(
+                    id=logid,
+                    to=number.e164,
+                    country=number.region,
+                    segments=seg.count,
+                    status="scheduled" if scheduled else "queued",
+                ),
+            ),
             scheduled_at=scheduled,
             media=stored_media,
+            headers=self.stored_headers(headers),
             request=fields,
-            headers=redact_headers(headers, self._auth_header),
-            response=body,
+            response=encoded,
         )
         try:
-            self.store.add(message)
+            await self.store.append(namespace, submission)
         except StoreFullError as exc:
             raise _Reject([FieldProblem("(store)", None, str(exc))], status=507) from None
-        return message
+        return encoded
 
     def _minute(self, now: float) -> str:
         """``yyyy-MM-dd HH:mm`` of ``now`` in the account zone, formatted once a minute."""
@@ -401,7 +416,9 @@ class ZohoVoice(Provider):
 
     # ------------------------------------------------------------------ errors
 
-    def _error(self, reject: _Reject, namespace: str) -> JSONResponse:
+    async def _error(
+        self, reject: _Reject, namespace: str, ignored: Sequence[FieldProblem] = ()
+    ) -> JSONResponse:
         code = self._codes[reject.code]
         if self.settings.zoho_error_detail or reject.status:
             text = "; ".join(str(p) for p in reject.problems)
@@ -409,15 +426,17 @@ class ZohoVoice(Provider):
             text = code["message"]
         if reject.code != "bad_request":
             text = f"{code['message']} ({text})" if self.settings.zoho_error_detail else text
+        recorded = list(ignored)
         if reject.status is None and reject.code == "bad_request":
             # A country outside zoho_allowed_countries breaks the mock's setting, not the
             # contract, so it is not recorded as a violation.
-            self._record(reject.problems, namespace)
+            recorded += reject.problems
+        await self._record(recorded, namespace)
         body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
         return JSONResponse(body, status_code=reject.status or self.settings.zoho_error_status)
 
-    def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
-        self.record(self.operation.id, namespace, problems)
+    async def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
+        await self.record(self.operation.id, namespace, problems)
 
 
 def _preview(data: bytes | bytearray, limit: int = 80) -> str:

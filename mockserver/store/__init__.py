@@ -1,6 +1,32 @@
-"""Message storage: one protocol, several back-ends (memory now; SQLite and Redis to come)."""
+"""State of the mock: one async protocol, several back-ends (memory, SQLite; Redis to come)."""
 
-from .base import Media, MessageStore, StoredMessage, Violation
+from .base import DEFAULT_NAMESPACE, SHARED, Store, StoreLimits
 from .memory import MemoryStore
+from .records import (
+    Media,
+    Message,
+    MessageFilter,
+    Page,
+    Recipient,
+    RecordBounds,
+    StatusChange,
+    Submission,
+    Violation,
+)
 
-__all__ = ["Media", "MemoryStore", "MessageStore", "StoredMessage", "Violation"]
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "SHARED",
+    "Media",
+    "MemoryStore",
+    "Message",
+    "MessageFilter",
+    "Page",
+    "Recipient",
+    "RecordBounds",
+    "StatusChange",
+    "Store",
+    "StoreLimits",
+    "Submission",
+    "Violation",
+]

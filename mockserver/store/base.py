@@ -1,125 +1,395 @@
-"""What the store keeps and the verbs every back-end offers. No HTTP here."""
+"""The store's verbs (async, no HTTP) and the bounds every back-end keeps in the same way.
+
+A store has three parts, each partitioned by namespace:
+
+- :class:`Journal`: accepted requests and their messages, status changes, contract violations,
+  paged queries and waits that wake on a new message without polling;
+- :class:`Accounts`: a key-value space with expiry and an atomic add (2sms tokens and credits,
+  and whatever a later provider needs), so providers never widen the store's protocol;
+- :class:`Control`: small JSON documents per namespace (fault rules, the clock, the seed).
+
+Namespaces are created on first use, like moto's per-account back-ends.  The namespace
+:data:`SHARED` (the empty name, which no request can pick) holds what belongs to no namespace
+(tokens): it is never evicted and never reset.
+
+Bounds are kept by :class:`Ledger`, one policy object that every back-end consults, so memory
+and SQLite evict the same messages at the same moment.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-__all__ = ["DEFAULT_NAMESPACE", "Media", "MessageStore", "StoredMessage", "Violation"]
+from ..errors import StoreFullError
+from .records import Message, MessageFilter, Page, RecordBounds, Submission, Violation
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "SHARED",
+    "Accounts",
+    "Control",
+    "Journal",
+    "Ledger",
+    "Store",
+    "StoreLimits",
+]
 
 DEFAULT_NAMESPACE = "default"
+#: Namespace of state that belongs to no test (issued tokens); never evicted nor reset.
+SHARED = ""
+
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Media:
-    """An attachment that was accepted with a message (its bytes are summarised, not kept)."""
+class StoreLimits:
+    """Every bound of a store; the defaults are the documented ones (README, "Limits")."""
 
-    filename: str
-    content_type: str | None
-    size: int
-    sha256: str
-    provider_id: str
+    #: Messages kept per namespace.  Beyond it the oldest is evicted (and counted), or with
+    #: ``on_full="reject"`` the send is refused with 507.
+    max_messages: int = 10_000
+    on_full: Literal["evict", "reject"] = "evict"
+    #: Namespaces kept; a new one beyond it evicts the least recently used idle one.
+    max_namespaces: int = 10_000
+    #: Bytes of journal records kept across all namespaces (messages, requests, violations);
+    #: beyond it the oldest messages of the least recently used namespace are evicted.
+    max_bytes: int = 64 * MiB
+    #: Violations kept per namespace (a ring: the oldest go first, counted).
+    max_violations: int = 1_000
+    #: Live keys in the shared namespace (issued tokens): expired ones are dropped first,
+    #: then a new key is refused.
+    max_shared_keys: int = 10_000
+    #: Keys per namespace in Accounts (credit balances) and entries in Control.
+    max_keys: int = 1_000
+    #: Largest JSON document one Accounts or Control value may be.
+    max_value_bytes: int = 64 * 1024
+    records: RecordBounds = field(default_factory=RecordBounds)
+
+    def __post_init__(self) -> None:
+        if self.on_full not in ("evict", "reject"):
+            raise ValueError(f"on_full must be 'evict' or 'reject', got {self.on_full!r}")
+        for name in (
+            "max_messages",
+            "max_namespaces",
+            "max_bytes",
+            "max_violations",
+            "max_shared_keys",
+            "max_keys",
+            "max_value_bytes",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+
+#: What a kept message costs beyond its encoded row (ids, index entries), for the byte budget.
+MESSAGE_OVERHEAD = 160
+#: Likewise for a submission and a violation.
+SUBMISSION_OVERHEAD = 240
+VIOLATION_OVERHEAD = 96
 
 
 @dataclass(slots=True)
-class StoredMessage:
-    """One accepted message with the facts computed for it."""
+class NamespaceStats:
+    """What one namespace holds, and what was evicted from it."""
 
-    id: str
-    provider: str
-    namespace: str
-    to: str
-    sender: str
-    text: str
-    encoding: str
-    segments: int
-    country: str
-    status: str
-    created_at: float
-    scheduled_at: str | None = None
-    media: tuple[Media, ...] = ()
-    #: The fields as the client sent them (parsed, not re-typed).
-    request: Mapping[str, Any] = field(default_factory=dict)
-    #: Request headers with secrets redacted.
-    headers: Mapping[str, str] = field(default_factory=dict)
-    #: The body the mock answered with.
-    response: Mapping[str, Any] = field(default_factory=dict)
+    messages: int = 0
+    bytes: int = 0
+    violations: int = 0
+    evicted_messages: int = 0
+    evicted_violations: int = 0
+    #: Waits in progress; a namespace with waiters is not idle and is never evicted.
+    waiters: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON-ready data, as the admin API shows it."""
-        data = asdict(self)
-        data["media"] = [asdict(m) for m in self.media]
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StoredMessage:
-        """The message back from :meth:`to_json` data (how stores keep it)."""
-        fields = dict(data)
-        fields["media"] = tuple(Media(**m) for m in fields.get("media", ()))
-        return cls(**fields)
+    def to_json(self) -> dict[str, int]:
+        """Counts as the admin API shows them."""
+        return {
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "violations": self.violations,
+            "evicted_messages": self.evicted_messages,
+            "evicted_violations": self.evicted_violations,
+        }
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """A request that disagreed with the provider contract, field by field."""
+class Ledger:
+    """The bounds policy: counts and bytes per namespace, LRU order, evictions.
 
-    provider: str
-    namespace: str
-    operation: str
-    field: str
-    sent: Any
-    expected: str
-    created_at: float
+    Not thread-safe: each back-end calls it under its own lock (memory) or from its single
+    writer thread (SQLite).  It decides; the back-end removes the data and reports back.
+    """
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON-ready data, as the admin API shows it."""
-        data = asdict(self)
-        if not isinstance(self.sent, str | int | float | bool | type(None)):
-            data["sent"] = repr(self.sent)
-        return data
+    def __init__(self, limits: StoreLimits) -> None:
+        self.limits = limits
+        self.spaces: OrderedDict[str, NamespaceStats] = OrderedDict()
+        self.total_bytes = 0
+        self.total_messages = 0
+        self.evicted_namespaces = 0
+        #: Evictions of namespaces that no longer exist (so totals never go down).
+        self._gone_messages = 0
+        self._gone_violations = 0
+
+    def use(self, namespace: str) -> NamespaceStats:
+        """The stats of ``namespace``, created if new, marked most recently used."""
+        stats = self.spaces.get(namespace)
+        if stats is None:
+            stats = self.spaces[namespace] = NamespaceStats()
+        else:
+            self.spaces.move_to_end(namespace)
+        return stats
+
+    def peek(self, namespace: str) -> NamespaceStats | None:
+        """The stats of ``namespace`` without touching its LRU place."""
+        return self.spaces.get(namespace)
+
+    def surplus_namespaces(self, keep: str) -> list[str]:
+        """Idle namespaces to evict so that at most ``max_namespaces`` remain (LRU first)."""
+        excess = len(self.spaces) - self.limits.max_namespaces
+        out: list[str] = []
+        if excess <= 0:
+            return out
+        for name, stats in self.spaces.items():
+            if len(out) == excess:
+                break
+            if name not in (keep, SHARED) and stats.waiters == 0:
+                out.append(name)
+        return out
+
+    def ring_excess(self, namespace: str, incoming: int) -> int:
+        """Oldest messages of ``namespace`` to evict before ``incoming`` more are kept.
+
+        Raises :class:`StoreFullError` instead when the store is set to refuse.
+        """
+        stats = self.spaces.get(namespace) or self.use(namespace)
+        over = stats.messages + incoming - self.limits.max_messages
+        if over <= 0:
+            return 0
+        if self.limits.on_full == "reject":
+            raise StoreFullError(
+                f"sms-mockserver: namespace {namespace!r} holds {stats.messages} messages and "
+                f"the limit is {self.limits.max_messages} (max_messages, on_full = reject); "
+                f"this send has {incoming}; DELETE /_mock/messages to clear it"
+            )
+        return min(over, stats.messages)
+
+    def over_budget(self) -> bool:
+        """True while the journal holds more than ``max_bytes``."""
+        return self.total_bytes > self.limits.max_bytes
+
+    def budget_victim(self, current: str) -> str | None:
+        """The namespace whose oldest message goes next to get under the byte budget:
+        the least recently used one that holds messages, ``current`` only as a last resort."""
+        for name, stats in self.spaces.items():
+            if name != current and stats.messages:
+                return name
+        own = self.spaces.get(current)
+        return current if own is not None and own.messages else None
+
+    def added(self, namespace: str, messages: int, size: int) -> None:
+        """``messages`` new messages and ``size`` bytes are kept in ``namespace``."""
+        stats = self.spaces.get(namespace) or self.use(namespace)
+        stats.messages += messages
+        stats.bytes += size
+        self.total_messages += messages
+        self.total_bytes += size
+
+    def grew(self, namespace: str, size: int) -> None:
+        """A kept record of ``namespace`` changed size by ``size`` bytes (may be negative)."""
+        stats = self.spaces.get(namespace)
+        if stats is not None:
+            stats.bytes += size
+            self.total_bytes += size
+
+    def evicted(self, namespace: str, messages: int, size: int) -> None:
+        """``messages`` of ``namespace`` and ``size`` bytes were evicted."""
+        stats = self.spaces[namespace]
+        stats.messages -= messages
+        stats.evicted_messages += messages
+        stats.bytes -= size
+        self.total_messages -= messages
+        self.total_bytes -= size
+
+    def violations_added(self, namespace: str, count: int, size: int, evicted: int) -> None:
+        """``count`` violations kept (``evicted`` of the oldest dropped), net ``size`` bytes."""
+        stats = self.use(namespace)
+        stats.violations += count - evicted
+        stats.evicted_violations += evicted
+        stats.bytes += size
+        self.total_bytes += size
+
+    def violation_room(self, namespace: str, incoming: int) -> int:
+        """How many of the oldest violations of ``namespace`` make room for ``incoming``."""
+        stats = self.use(namespace)
+        return max(
+            0, min(stats.violations, stats.violations + incoming - self.limits.max_violations)
+        )
+
+    def forget(self, namespace: str, *, evicted: bool) -> int:
+        """Drop ``namespace`` (reset or evicted); returns the messages it held."""
+        stats = self.spaces.pop(namespace, None)
+        if stats is None:
+            return 0
+        self.total_messages -= stats.messages
+        self.total_bytes -= stats.bytes
+        if evicted:
+            self.evicted_namespaces += 1
+            self._gone_messages += stats.evicted_messages + stats.messages
+            self._gone_violations += stats.evicted_violations + stats.violations
+        return stats.messages
+
+    def usage(self) -> dict[str, Any]:
+        """Counts and limits, as ``/_mock/health`` shows them."""
+        spaces = [s for name, s in self.spaces.items() if name != SHARED]
+        lim = self.limits
+        return {
+            "namespaces": len(spaces),
+            "messages": self.total_messages,
+            "bytes": self.total_bytes,
+            "violations": sum(s.violations for s in spaces),
+            "evicted": {
+                "messages": self._gone_messages + sum(s.evicted_messages for s in spaces),
+                "violations": self._gone_violations + sum(s.evicted_violations for s in spaces),
+                "namespaces": self.evicted_namespaces,
+            },
+            "limits": {
+                "max_messages": lim.max_messages,
+                "on_full": lim.on_full,
+                "max_namespaces": lim.max_namespaces,
+                "max_bytes": lim.max_bytes,
+                "max_violations": lim.max_violations,
+                "max_tokens": lim.max_shared_keys,
+            },
+        }
 
 
-class MessageStore(Protocol):
-    """The verbs every store back-end implements; all of them are thread-safe."""
+class Journal(Protocol):
+    """Accepted requests, their messages, status changes and violations."""
 
-    def add(self, *messages: StoredMessage) -> None:
-        """Keep ``messages`` (the messages of one accepted request, so of one namespace),
-        all or none; raises StoreFullError when the namespace would go over its limit and
-        ValueError when the messages are of several namespaces."""
+    async def append(self, namespace: str, submission: Submission) -> int:
+        """Keep one accepted request and one message per recipient, all or none.
 
-    def messages(
+        Returns how many old messages were evicted to make room; raises
+        :class:`~mockserver.errors.StoreFullError` when the store is set to refuse instead.
+        The write is durable (for a durable back-end) when this returns.
+        """
+        ...
+
+    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+        """One message by id (in one namespace, or in any)."""
+        ...
+
+    async def submission(self, submission_id: str, namespace: str) -> dict[str, Any] | None:
+        """A submission's exchange (headers, request, status code, response) by id."""
+        ...
+
+    async def query(
         self,
+        where: MessageFilter,
         *,
+        cursor: int | None = None,
+        limit: int = 100,
+        descending: bool = False,
+    ) -> Page:
+        """A page of messages after ``cursor`` (a ``seq``), oldest first unless
+        ``descending``; ``Page.next_cursor`` continues it."""
+        ...
+
+    async def set_status(
+        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+    ) -> Message | None:
+        """Change a message's status, adding the change to its history; None if unknown."""
+        ...
+
+    async def wait(
+        self, where: MessageFilter, *, timeout: float, cursor: int | None = None
+    ) -> Message | None:
+        """The first message matching ``where`` after ``cursor``, waiting up to ``timeout``
+        seconds for one to be appended (or to change status) without polling."""
+        ...
+
+    async def record_violations(self, namespace: str, violations: Sequence[Violation]) -> None:
+        """Keep contract violations (a ring per namespace)."""
+        ...
+
+    async def violations(
+        self,
         namespace: str | None = None,
         provider: str | None = None,
-        to: str | None = None,
-    ) -> Sequence[StoredMessage]:
-        """Messages, oldest first, optionally filtered."""
+        *,
+        cursor: int | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """A page of violations, oldest first."""
+        ...
 
-    def record_violations(self, violations: Sequence[Violation]) -> None:
-        """Keep contract violations seen in requests."""
+    async def reset(self, namespace: str | None = None) -> int:
+        """Forget one namespace (or every one but :data:`SHARED`): messages, violations,
+        accounts and control.  Returns the number of messages dropped."""
+        ...
 
-    def violations(
-        self, *, namespace: str | None = None, provider: str | None = None
-    ) -> Sequence[Violation]:
-        """Violations, oldest first, optionally filtered."""
 
-    def reset(self, *, namespace: str | None = None) -> int:
-        """Forget messages, violations and credit balances (of one namespace, or all);
-        returns the number of messages dropped.  Issued tokens stay valid."""
+class Accounts(Protocol):
+    """A key-value space per namespace with expiry and an atomic add."""
 
-    def issue_token(self, token: str, account: str, expires_at: float) -> None:
-        """Remember an access token issued to ``account`` until ``expires_at`` (epoch s)."""
+    async def get_account(self, namespace: str, key: str, *, now: float) -> Any:
+        """The value of ``key`` (None when absent or expired at ``now``)."""
+        ...
 
-    def token_account(self, token: str, now: float) -> str | None:
-        """The account a token was issued to, or None when unknown or expired at ``now``."""
+    async def put_account(
+        self, namespace: str, key: str, value: Any, *, now: float, expires_at: float | None = None
+    ) -> bool:
+        """Set ``key``.  When the namespace is at its key limit, expired keys are dropped
+        first; False (nothing written) when there is still no room."""
+        ...
 
-    def spend_credits(
-        self, namespace: str, account: str, amount: int, start: int
+    async def add_account(
+        self, namespace: str, key: str, delta: int, *, start: int, floor: int = 0
     ) -> tuple[int, int] | None:
-        """Atomically take ``amount`` credits from ``account`` in ``namespace`` (balances
-        start at ``start``; a negative amount refunds).
+        """Atomically add ``delta`` to the integer at ``key`` (``start`` when absent).
 
-        Returns (balance before, balance after), or None when the balance is too low.
+        Returns (before, after), or None (nothing changed) when the result would be below
+        ``floor``: a balance is read with ``delta=0`` and never overdrawn.
         """
+        ...
+
+
+class Control(Protocol):
+    """Small JSON documents per namespace: fault rules, the clock, the seed."""
+
+    async def get_control(self, namespace: str, name: str) -> Any:
+        """The document ``name`` of ``namespace`` (None when absent)."""
+        ...
+
+    async def put_control(self, namespace: str, name: str, value: Any) -> bool:
+        """Set a document; False when the namespace is at its entry limit."""
+        ...
+
+    async def delete_control(self, namespace: str, name: str) -> bool:
+        """Remove a document; False when there was none."""
+        ...
+
+
+class Store(Journal, Accounts, Control, Protocol):
+    """A whole back-end: journal, accounts and control, with a lifecycle."""
+
+    limits: StoreLimits
+    #: A short description for logs and ``/_mock/health`` (``memory``, ``sqlite:///…``).
+    url: str
+
+    async def open(self) -> None:
+        """Make the store ready (idempotent)."""
+        ...
+
+    async def close(self) -> None:
+        """Release files and threads; pending writes are finished first."""
+        ...
+
+    async def usage(self) -> dict[str, Any]:
+        """Counts, bytes, evictions and limits."""
+        ...
+
+    async def namespace_usage(self, namespace: str) -> dict[str, int] | None:
+        """One namespace's counts and evictions (None when it does not exist)."""
+        ...

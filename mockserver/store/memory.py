@@ -1,263 +1,438 @@
-"""In-memory store: the default for tests; state lives as long as the process.
+"""In-memory store: the default in-process (tests, ``create_app()``); gone with the process.
 
-Messages are kept as JSON arrays of their fields (orjson; positional, so the field names are
-not repeated in every message) appended to a journal of large byte chunks, with their filter
-keys as small integers in arrays beside it, rather than as live objects or one ``bytes`` per
-message:
+Each namespace is a :class:`_Space` made on first use; its messages live in an
+:class:`~mockserver.store.arena.Arena` (byte chunks and one flat index: nothing per message is
+a Python object).  The bounds are :class:`~mockserver.store.base.Ledger`'s, shared with
+SQLite, so both evict the same messages at the same moment.
 
-- a journal of tens of thousands of messages made of dicts and lists would be rescanned by
-  every full garbage collection (pauses of 100-200 ms at 60k messages, measured with
-  ``make bench``);
-- one allocation kept per message scatters the heap, so every later request's short-lived
-  objects land in cold memory: appending into a chunk writes sequentially and keeps nothing
-  else alive (the 2sms send went from about 0.76 to 0.83 of the bare floor, ``make bench``).
-
-JSON is also the form the SQLite and Redis stores will keep.
+Every verb runs under one lock and never awaits while holding it, so the store is safe from
+several event loops and threads (``MockServer`` serves from its own thread).
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import threading
-from array import array
-from collections.abc import Sequence
-from dataclasses import fields
-from operator import attrgetter
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
-from ..errors import StoreFullError
-from .base import Media, StoredMessage, Violation
+from .arena import ID, STATUS, TO, Arena, status_id
+from .base import (
+    MESSAGE_OVERHEAD,
+    SHARED,
+    SUBMISSION_OVERHEAD,
+    VIOLATION_OVERHEAD,
+    Ledger,
+    StoreLimits,
+)
+from .records import (
+    Message,
+    MessageFilter,
+    Page,
+    Submission,
+    Violation,
+    decode_exchange,
+    decode_head,
+    decode_message,
+    with_status,
+)
+from .waiters import Waiters
 
 __all__ = ["MemoryStore"]
 
-#: Size at which the journal starts a new chunk.  Appending to a chunk may move it when it
-#: grows, so a chunk stays small enough to copy cheaply, and large enough that a journal of
-#: a million messages is a few hundred objects.
-CHUNK_BYTES = 1 << 20
 
+class _Space:
+    """What one namespace holds."""
 
-class _Journal:
-    """Encoded messages, oldest first, with interned filter keys.  Not thread-safe."""
-
-    #: Columns of :attr:`index`, one row per message.
-    CHUNK, START, SIZE, NAMESPACE, PROVIDER, TO = range(6)
-    WIDTH = 6
+    __slots__ = ("accounts", "arena", "control", "violations")
 
     def __init__(self) -> None:
-        self.chunks: list[bytearray] = [bytearray()]
-        # Per message, one row: its chunk, where it starts there, its length, and the
-        # interned ids of its namespace, provider and recipient.  One flat array: appending
-        # a row is one call, and a million rows are 24 MB, not a million objects.
-        self.index = array("I")
-        self.ids: dict[str, int] = {}
-        self.names: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self.index) // self.WIDTH
-
-    def intern(self, name: str) -> int:
-        """The id of ``name`` (a namespace, provider or recipient)."""
-        found = self.ids.get(name)
-        if found is None:
-            found = self.ids[name] = len(self.names)
-            self.names.append(name)
-        return found
-
-    def append(self, namespace: str, provider: str, to: str, blob: bytes) -> None:
-        """Add one encoded message."""
-        chunk = self.chunks[-1]
-        if chunk and len(chunk) + len(blob) > CHUNK_BYTES:
-            chunk = bytearray()
-            self.chunks.append(chunk)
-        self.index.extend(
-            (
-                len(self.chunks) - 1,
-                len(chunk),
-                len(blob),
-                self.intern(namespace),
-                self.intern(provider),
-                self.intern(to),
-            )
-        )
-        chunk += blob
-
-    def column(self, col: int) -> array[int]:
-        """One column of the index (a value per message)."""
-        return self.index[col :: self.WIDTH]
-
-    def select(self, namespace: str | None, provider: str | None, to: str | None) -> list[int]:
-        """Indexes of the messages matching every filter that is not None, oldest first."""
-        found: Sequence[int] = range(len(self))
-        for col, value in ((self.NAMESPACE, namespace), (self.PROVIDER, provider), (self.TO, to)):
-            if value is None:
-                continue
-            key = self.ids.get(value)
-            if key is None:
-                return []
-            column = self.column(col)
-            found = [i for i in found if column[i] == key]
-        return list(found)
-
-    def blob(self, i: int) -> bytes:
-        """The encoded message at index ``i``."""
-        row = i * self.WIDTH
-        chunk, start, size = self.index[row : row + 3]
-        return bytes(self.chunks[chunk][start : start + size])
-
-    def key(self, i: int, col: int) -> str:
-        """The namespace, provider or recipient (``col``) of the message at index ``i``."""
-        return self.names[self.index[i * self.WIDTH + col]]
+        self.arena = Arena()
+        self.violations: deque[tuple[int, bytes]] = deque()
+        self.accounts: dict[str, tuple[Any, float | None]] = {}
+        self.control: dict[str, Any] = {}
 
 
 class MemoryStore:
-    """Thread-safe in-memory :class:`~mockserver.store.MessageStore`.
+    """The :class:`~mockserver.store.base.Store` in this process's memory."""
 
-    ``max_messages`` caps each namespace (so a runaway client fails loudly instead of eating
-    memory); ``max_violations`` keeps only the most recent violations; ``max_tokens`` caps
-    live access tokens, revoking the oldest (as OAuth servers do).
-    """
+    url = "memory"
 
-    def __init__(
-        self, *, max_messages: int = 10_000, max_violations: int = 10_000, max_tokens: int = 10_000
-    ) -> None:
-        self.max_messages = max_messages
-        self.max_tokens = max_tokens
-        self.max_violations = max_violations
+    def __init__(self, limits: StoreLimits | None = None) -> None:
+        self.limits = limits or StoreLimits()
         self._lock = threading.Lock()
-        self._journal = _Journal()
-        self._counts: dict[str, int] = {}
-        self._violations: list[Violation] = []
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._credits: dict[tuple[str, str], int] = {}
+        self._ledger = Ledger(self.limits)
+        self._spaces: dict[str, _Space] = {}
+        self._seq = 0
+        self._vseq = 0
+        self._waiters = Waiters()
 
-    def add(self, *messages: StoredMessage) -> None:
-        """Keep ``messages`` (all of one namespace) atomically; raises StoreFullError when
-        the namespace would go over ``max_messages``."""
-        if not messages:
-            return
-        namespace = messages[0].namespace
-        for m in messages:
-            if m.namespace != namespace:
-                raise ValueError(f"one add() keeps messages of one namespace, got {m.namespace!r}")
-        # Encoded before taking the lock: the lock then only guards the journal and counters.
-        blobs = [_encode(m) for m in messages]
+    async def open(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    # ------------------------------------------------------------------ namespaces
+
+    def _space(self, namespace: str) -> _Space:
+        """The namespace's state (made on first use, evicting the least recently used)."""
+        self._ledger.use(namespace)
+        space = self._spaces.get(namespace)
+        if space is None:
+            space = self._spaces[namespace] = _Space()
+            for victim in self._ledger.surplus_namespaces(keep=namespace):
+                self._ledger.forget(victim, evicted=True)
+                self._spaces.pop(victim, None)
+        return space
+
+    async def usage(self) -> dict[str, Any]:
+        """Counts, bytes, evictions and limits."""
         with self._lock:
-            count = self._counts.get(namespace, 0) + len(messages)
-            if count > self.max_messages:
-                raise self._full(namespace)
-            self._counts[namespace] = count
-            append = self._journal.append
-            for m, blob in zip(messages, blobs, strict=True):
-                append(namespace, m.provider, m.to, blob)
+            data = self._ledger.usage()
+            data["tokens"] = len(self._spaces[SHARED].accounts) if SHARED in self._spaces else 0
+        data["store"] = self.url
+        return data
 
-    def _full(self, namespace: str) -> StoreFullError:
-        return StoreFullError(
-            f"sms-mockserver: namespace {namespace!r} holds {self._counts.get(namespace, 0)} "
-            f"messages and the limit is {self.max_messages} (max_messages); "
-            "DELETE /_mock/messages to clear it"
-        )
+    async def namespace_usage(self, namespace: str) -> dict[str, int] | None:
+        """One namespace's counts and evictions."""
+        with self._lock:
+            stats = self._ledger.peek(namespace)
+            return stats.to_json() if stats is not None else None
 
-    def messages(
+    # ------------------------------------------------------------------ journal
+
+    async def append(self, namespace: str, submission: Submission) -> int:
+        """Keep a submission and its messages; returns how many old messages were evicted."""
+        head, exchange, rows = submission.head(), submission.exchange(), submission.message_rows()
+        n = len(rows)
+        size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
+        size += sum(map(len, rows)) + MESSAGE_OVERHEAD * n
+        keys = [(r.id, r.to, status_id(r.status)) for r in submission.recipients]
+        notify: list[Message] = []
+        with self._lock:
+            ledger = self._ledger
+            excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError
+            space = self._space(namespace)
+            evicted = self._evict(namespace, space, excess) if excess else 0
+            arena = space.arena
+            arena.append(self._seq + 1, head, exchange, rows, keys)
+            self._seq += n
+            ledger.added(namespace, n, size)
+            while ledger.over_budget():
+                victim = ledger.budget_victim(namespace)
+                if victim is None:
+                    break
+                dropped = self._evict(victim, self._spaces[victim], 1)
+                if victim == namespace:
+                    evicted += dropped
+            if self._waiters.wanted(namespace):
+                total = len(arena.seqs)
+                notify = self._messages(namespace, arena, range(total - n, total))
+        if notify:
+            self._waiters.offer(notify)
+        return evicted
+
+    def _evict(self, namespace: str, space: _Space, count: int) -> int:
+        dropped, freed = space.arena.evict(count)
+        self._ledger.evicted(namespace, dropped, freed)
+        return dropped
+
+    @staticmethod
+    def _messages(namespace: str, arena: Arena, positions: Iterable[int]) -> list[Message]:
+        heads: dict[tuple[int, int], dict[str, Any]] = {}
+        return [_decode(namespace, arena, i, heads) for i in positions]
+
+    def _locate(self, message_id: str, namespace: str | None) -> tuple[str, Arena, int] | None:
+        """The namespace, arena and position of a live message."""
+        names = [namespace] if namespace is not None else list(self._spaces)
+        key = hash(message_id)
+        for name in names:
+            space = self._spaces.get(name)
+            if space is None:
+                continue
+            for i in space.arena.find(ID, key):
+                if orjson.loads(space.arena.row(i))["id"] == message_id:
+                    return name, space.arena, i
+        return None
+
+    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+        """One message by id."""
+        with self._lock:
+            found = self._locate(message_id, namespace)
+            return self._messages(found[0], found[1], (found[2],))[0] if found else None
+
+    async def submission(self, submission_id: str, namespace: str) -> dict[str, Any] | None:
+        """A submission's exchange by id."""
+        with self._lock:
+            space = self._spaces.get(namespace)
+            if space is None:
+                return None
+            arena = space.arena
+            blob = None
+            seen: set[tuple[int, int]] = set()
+            for i in range(arena.first, len(arena.seqs)):
+                where = arena.head_key(i)
+                if where in seen:
+                    continue
+                seen.add(where)
+                if orjson.loads(arena.head(i))["id"] == submission_id:
+                    blob = arena.exchange(i)
+                    break
+        return decode_exchange(bytes(blob)) if blob is not None else None
+
+    async def query(
         self,
+        where: MessageFilter,
         *,
-        namespace: str | None = None,
-        provider: str | None = None,
-        to: str | None = None,
-    ) -> Sequence[StoredMessage]:
-        """Messages, oldest first, optionally filtered by namespace, provider and recipient."""
+        cursor: int | None = None,
+        limit: int = 100,
+        descending: bool = False,
+    ) -> Page:
+        """A page of messages after ``cursor``."""
         with self._lock:
-            journal = self._journal
-            blobs = [journal.blob(i) for i in journal.select(namespace, provider, to)]
-        return [_decode(blob) for blob in blobs]
+            if where.namespace is not None:
+                names = [where.namespace] if where.namespace in self._spaces else []
+            else:
+                names = [n for n, s in self._spaces.items() if len(s.arena)]
+            streams = [self._scan(n, where, cursor, descending) for n in names]
+            merged = (
+                heapq.merge(*streams, key=lambda m: m.seq, reverse=descending)
+                if len(streams) > 1
+                else (streams[0] if streams else iter(()))
+            )
+            items: list[Message] = []
+            for message in merged:
+                items.append(message)
+                if len(items) == limit + 1:
+                    break
+        more = len(items) > limit
+        del items[limit:]
+        return Page(items, items[-1].seq if more and items else None)
 
-    def record_violations(self, violations: Sequence[Violation]) -> None:
-        """Keep violations, dropping the oldest beyond ``max_violations``."""
+    def _scan(
+        self, namespace: str, where: MessageFilter, cursor: int | None, descending: bool
+    ) -> Iterator[Message]:
+        """Matching messages of one namespace after ``cursor``, in seq order."""
+        arena = self._spaces[namespace].arena
+        to_key = hash(where.to) if where.to is not None else None
+        status_key = status_id(where.status) if where.status is not None else None
+        heads: dict[tuple[int, int], dict[str, Any]] = {}
+        i = arena.start(cursor, descending)
+        step, stop = (-1, arena.first - 1) if descending else (1, len(arena.seqs))
+        while i != stop:
+            if (to_key is None or arena.key(i, TO) == to_key) and (
+                status_key is None or arena.key(i, STATUS) == status_key
+            ):
+                message = _decode(namespace, arena, i, heads)
+                if where.matches(message):
+                    yield message
+            i += step
+
+    async def set_status(
+        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+    ) -> Message | None:
+        """Change a message's status and add the change to its history."""
+        with self._lock:
+            found = self._locate(message_id, namespace)
+            if found is None:
+                return None
+            _, arena, i = found
+            row = with_status(bytes(arena.row(i)), status, at, reason)
+            self._ledger.grew(namespace, arena.set_row(i, row, status_id(status)))
+            message = self._messages(namespace, arena, (i,))[0]
+        self._waiters.offer([message])
+        return message
+
+    async def wait(
+        self, where: MessageFilter, *, timeout: float, cursor: int | None = None
+    ) -> Message | None:
+        """The first message matching ``where`` after ``cursor``, waiting for one."""
+        with self._lock:
+            found = self._first_locked(where, cursor)
+            if found is not None:
+                return found
+            waiter = self._waiters.add(where, cursor)
+            stats = self._ledger.peek(where.namespace) if where.namespace is not None else None
+            if stats is not None:
+                stats.waiters += 1
+        try:
+            return await self._waiters.result(waiter, timeout)
+        finally:
+            with self._lock:
+                self._waiters.remove(waiter)
+                if where.namespace is not None:
+                    stats = self._ledger.peek(where.namespace)
+                    if stats is not None and stats.waiters:
+                        stats.waiters -= 1
+
+    def _first_locked(self, where: MessageFilter, cursor: int | None) -> Message | None:
+        names = [where.namespace] if where.namespace is not None else list(self._spaces)
+        best: Message | None = None
+        for name in names:
+            if name not in self._spaces:
+                continue
+            found = next(self._scan(name, where, cursor, False), None)
+            if found is not None and (best is None or found.seq < best.seq):
+                best = found
+        return best
+
+    async def record_violations(self, namespace: str, violations: Sequence[Violation]) -> None:
+        """Keep violations; the oldest of the namespace go beyond ``max_violations``."""
         if not violations:
             return
+        blobs = [v.encode() for v in violations]
         with self._lock:
-            self._violations.extend(violations)
-            excess = len(self._violations) - self.max_violations
-            if excess > 0:
-                del self._violations[:excess]
+            drop = self._ledger.violation_room(namespace, len(blobs))
+            space = self._space(namespace)
+            size = 0
+            for _ in range(drop):
+                size -= len(space.violations.popleft()[1]) + VIOLATION_OVERHEAD
+            for blob in blobs:
+                self._vseq += 1
+                space.violations.append((self._vseq, blob))
+                size += len(blob) + VIOLATION_OVERHEAD
+            # Beyond max_violations per namespace the ring keeps the newest only.
+            extra = len(space.violations) - self.limits.max_violations
+            for _ in range(max(0, extra)):
+                size -= len(space.violations.popleft()[1]) + VIOLATION_OVERHEAD
+            self._ledger.violations_added(namespace, len(blobs), size, drop + max(0, extra))
 
-    def violations(
-        self, *, namespace: str | None = None, provider: str | None = None
-    ) -> Sequence[Violation]:
-        """Violations, oldest first, optionally filtered."""
+    async def violations(
+        self,
+        namespace: str | None = None,
+        provider: str | None = None,
+        *,
+        cursor: int | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """A page of violations, oldest first."""
         with self._lock:
-            items = list(self._violations)
-        return _where(items, namespace=namespace, provider=provider)
+            names = [namespace] if namespace is not None else list(self._spaces)
+            rows = [
+                (seq, name, blob)
+                for name in names
+                if name in self._spaces
+                for seq, blob in self._spaces[name].violations
+                if cursor is None or seq > cursor
+            ]
+        rows.sort(key=lambda r: r[0])
+        items: list[Violation] = []
+        for seq, name, blob in rows:
+            v = Violation.decode(seq, name, blob)
+            if provider is None or v.provider == provider:
+                items.append(v)
+                if len(items) == limit + 1:
+                    break
+        more = len(items) > limit
+        del items[limit:]
+        return Page(items, items[-1].seq if more and items else None)
 
-    def reset(self, *, namespace: str | None = None) -> int:
-        """Forget everything, or one namespace; returns the number of messages dropped."""
+    async def reset(self, namespace: str | None = None) -> int:
+        """Forget one namespace, or all but the shared one; returns messages dropped."""
         with self._lock:
-            old = self._journal
-            self._journal = _Journal()
-            if namespace is None:
-                self._violations.clear()
-                self._counts.clear()
-                self._credits.clear()
-                return len(old)
-            for i in range(len(old)):
-                kept_namespace = old.key(i, old.NAMESPACE)
-                if kept_namespace != namespace:
-                    provider, to = old.key(i, old.PROVIDER), old.key(i, old.TO)
-                    self._journal.append(kept_namespace, provider, to, old.blob(i))
-            self._violations = [v for v in self._violations if v.namespace != namespace]
-            self._counts.pop(namespace, None)
-            self._credits = {k: v for k, v in self._credits.items() if k[0] != namespace}
-            return len(old) - len(self._journal)
+            if namespace is not None:
+                if namespace == SHARED:
+                    return 0
+                old = {namespace: self._spaces.pop(namespace)} if namespace in self._spaces else {}
+                dropped = self._ledger.forget(namespace, evicted=False)
+            else:
+                old = {n: s for n, s in self._spaces.items() if n != SHARED}
+                dropped = sum(self._ledger.forget(n, evicted=False) for n in old)
+                self._spaces = {n: s for n, s in self._spaces.items() if n == SHARED}
+        # Freeing a large journal takes a while: do it off the event loop.
+        if dropped > 10_000:
+            await asyncio.to_thread(old.clear)
+        return dropped
 
-    def issue_token(self, token: str, account: str, expires_at: float) -> None:
-        """Remember a token; beyond ``max_tokens`` the oldest issued is revoked."""
+    # ------------------------------------------------------------------ accounts
+
+    async def get_account(self, namespace: str, key: str, *, now: float) -> Any:
+        """The value of ``key``, None when absent or expired."""
         with self._lock:
-            self._tokens[token] = (account, expires_at)
-            while len(self._tokens) > self.max_tokens:
-                del self._tokens[next(iter(self._tokens))]
-
-    def token_account(self, token: str, now: float) -> str | None:
-        """The account of a live token."""
-        entry = self._tokens.get(token)  # one dict read: atomic, no lock needed
-        if entry is None or entry[1] <= now:
+            space = self._spaces.get(namespace)
+            entry = space.accounts.get(key) if space is not None else None
+        if entry is None or (entry[1] is not None and entry[1] <= now):
             return None
         return entry[0]
 
-    def spend_credits(
-        self, namespace: str, account: str, amount: int, start: int
-    ) -> tuple[int, int] | None:
-        """Take credits atomically; None when there are not enough."""
-        key = (namespace, account)
+    async def put_account(
+        self, namespace: str, key: str, value: Any, *, now: float, expires_at: float | None = None
+    ) -> bool:
+        """Set ``key``; False when the namespace has no room even after dropping expired keys."""
+        self._check_value(value)
         with self._lock:
-            before = self._credits.get(key, start)
-            if amount > before:
+            space = self._space(namespace)
+            cap = self.limits.max_shared_keys if namespace == SHARED else self.limits.max_keys
+            if key not in space.accounts and len(space.accounts) >= cap:
+                expired = [
+                    k for k, (_, exp) in space.accounts.items() if exp is not None and exp <= now
+                ]
+                for k in expired:
+                    del space.accounts[k]
+                if len(space.accounts) >= cap:
+                    return False
+            space.accounts[key] = (value, expires_at)
+            return True
+
+    async def add_account(
+        self, namespace: str, key: str, delta: int, *, start: int, floor: int = 0
+    ) -> tuple[int, int] | None:
+        """Atomically add ``delta`` to an integer key; None when it would go below ``floor``."""
+        with self._lock:
+            space = self._space(namespace)
+            entry = space.accounts.get(key)
+            before = int(entry[0]) if entry is not None else start
+            after = before + delta
+            if after < floor:
                 return None
-            self._credits[key] = before - amount
-            return before, before - amount
+            if entry is None and len(space.accounts) >= self.limits.max_keys:
+                return None
+            space.accounts[key] = (after, None)
+            return before, after
+
+    # ------------------------------------------------------------------ control
+
+    async def get_control(self, namespace: str, name: str) -> Any:
+        """A control document, None when absent."""
+        with self._lock:
+            space = self._spaces.get(namespace)
+            return space.control.get(name) if space is not None else None
+
+    async def put_control(self, namespace: str, name: str, value: Any) -> bool:
+        """Set a control document; False at the entry limit."""
+        self._check_value(value)
+        with self._lock:
+            space = self._space(namespace)
+            if name not in space.control and len(space.control) >= self.limits.max_keys:
+                return False
+            space.control[name] = value
+            return True
+
+    async def delete_control(self, namespace: str, name: str) -> bool:
+        """Remove a control document."""
+        with self._lock:
+            space = self._spaces.get(namespace)
+            return space is not None and space.control.pop(name, None) is not None
+
+    def _check_value(self, value: Any) -> None:
+        size = len(orjson.dumps(value))
+        if size > self.limits.max_value_bytes:
+            raise ValueError(
+                f"a stored value is at most {self.limits.max_value_bytes} bytes of JSON, got {size}"
+            )
 
 
-def _where(items: list[Violation], **filters: str | None) -> list[Violation]:
-    """Items whose attributes equal every filter that is not None."""
-    wanted = {k: v for k, v in filters.items() if v is not None}
-    return [i for i in items if all(getattr(i, k) == v for k, v in wanted.items())]
-
-
-#: The fields of a StoredMessage as a tuple, in declaration order (one C call).
-_ROW = attrgetter(*(f.name for f in fields(StoredMessage)))
-_MEDIA = [f.name for f in fields(StoredMessage)].index("media")
-
-
-def _encode(message: StoredMessage) -> bytes:
-    """A message as a JSON array of its field values.
-
-    orjson serialises a tuple in about a third of the time it takes for the same dataclass
-    (which it reads field by field), and the names are left out of every stored message.
-    """
-    return orjson.dumps(_ROW(message))
-
-
-def _decode(blob: bytes) -> StoredMessage:
-    """The message back from :func:`_encode`."""
-    row: list[Any] = orjson.loads(blob)
-    row[_MEDIA] = tuple(Media(**m) for m in row[_MEDIA])
-    return StoredMessage(*row)
+def _decode(
+    namespace: str, arena: Arena, i: int, heads: dict[tuple[int, int], dict[str, Any]]
+) -> Message:
+    """Message ``i`` of ``arena``, its submission head decoded once per listing."""
+    where = arena.head_key(i)
+    head = heads.get(where)
+    if head is None:
+        head = heads[where] = decode_head(bytes(arena.head(i)))
+    return decode_message(arena.seqs[i], namespace, bytes(arena.row(i)), head)

@@ -1,0 +1,433 @@
+"""What the journal keeps, as named-key JSON records with a schema version.
+
+Every back-end stores the bytes these functions produce, so a record means the same thing in
+memory, in SQLite and (later) in Redis, and a record written by an older version can be read
+by a newer one (``v`` says which layout it has; :data:`SCHEMA_VERSION` is the current one).
+
+One accepted request is a :class:`Submission`, stored once.  It holds what is common to every
+recipient (sender, text, encoding, media) in its *head*, and what is only needed to inspect
+one request (the redacted headers, the request fields, the response) in its *exchange*.  Each
+recipient is a :class:`Message` row that refers to its submission: a 2sms send to 10,000
+recipients is one submission and 10,000 small rows, not 10,000 copies of the request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Media",
+    "Message",
+    "MessageFilter",
+    "Page",
+    "Recipient",
+    "RecordBounds",
+    "StatusChange",
+    "Submission",
+    "Violation",
+    "bound_headers",
+    "bound_value",
+]
+
+#: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An attachment accepted with a message (summarised: name, type, size, digest)."""
+
+    filename: str
+    content_type: str | None
+    size: int
+    sha256: str
+    provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One step of a message's status history, at a clock time (epoch seconds)."""
+
+    status: str
+    at: float
+    reason: str | None = None
+
+
+# Recipient and Submission are built on every send: not frozen, whose __init__ costs a
+# object.__setattr__ per field (measured with make bench).
+@dataclass(slots=True)
+class Recipient:
+    """One recipient of a submission, as the provider computed it."""
+
+    id: str
+    to: str
+    country: str = ""
+    #: SMS parts sent to this recipient (0 for an email-only 2sms recipient).
+    segments: int = 1
+    status: str = "queued"
+    #: True for a number in a well-known fictional range (marked, not refused).
+    test_number: bool = False
+
+
+@dataclass(slots=True)
+class Submission:
+    """One accepted request, stored once; its recipients become messages."""
+
+    id: str
+    provider: str
+    operation: str
+    created_at: float
+    sender: str
+    text: str
+    encoding: str
+    recipients: tuple[Recipient, ...]
+    scheduled_at: str | None = None
+    media: tuple[Media, ...] = ()
+    #: Request headers, secrets redacted, bounded by :func:`bound_headers`.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: The fields as the client sent them (parsed, not re-typed).
+    request: Any = None
+    #: The HTTP status and body the mock answered with; the body as JSON data, or as the
+    #: encoded bytes that were sent (then kept as they are, not encoded again).
+    status_code: int = 200
+    response: Any = None
+
+    def head(self) -> bytes:
+        """The part every message of this submission shows (small)."""
+        return orjson.dumps(
+            {
+                "v": SCHEMA_VERSION,
+                "id": self.id,
+                "provider": self.provider,
+                "operation": self.operation,
+                "created_at": self.created_at,
+                "sender": self.sender,
+                "text": self.text,
+                "encoding": self.encoding,
+                "scheduled_at": self.scheduled_at,
+                "media": [_media_json(m) for m in self.media],
+            }
+        )
+
+    def exchange(self) -> bytes:
+        """The part shown when one request is inspected (headers, request, response)."""
+        return orjson.dumps(
+            {
+                "v": SCHEMA_VERSION,
+                "headers": dict(self.headers),
+                "request": self.request,
+                "status_code": self.status_code,
+                "response": (
+                    orjson.Fragment(self.response)
+                    if isinstance(self.response, bytes)
+                    else self.response
+                ),
+            },
+            default=_fallback,
+        )
+
+    def message_rows(self) -> list[bytes]:
+        """One encoded row per recipient (what the store keeps per message)."""
+        sub, at, dumps = self.id, self.created_at, orjson.dumps
+        return [
+            dumps(
+                {
+                    "v": SCHEMA_VERSION,
+                    "id": r.id,
+                    "submission_id": sub,
+                    "to": r.to,
+                    "country": r.country,
+                    "segments": r.segments,
+                    "test_number": r.test_number,
+                    "status": r.status,
+                    "history": [[r.status, at, None]],
+                }
+            )
+            for r in self.recipients
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message to one recipient, as the journal shows it."""
+
+    #: Position in the journal: increases with every stored message, across namespaces.
+    seq: int
+    id: str
+    submission_id: str
+    namespace: str
+    provider: str
+    operation: str
+    to: str
+    country: str
+    segments: int
+    test_number: bool
+    sender: str
+    text: str
+    encoding: str
+    status: str
+    created_at: float
+    scheduled_at: str | None
+    media: tuple[Media, ...]
+    history: tuple[StatusChange, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data, as the admin API shows it."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "submission_id": self.submission_id,
+            "namespace": self.namespace,
+            "provider": self.provider,
+            "operation": self.operation,
+            "to": self.to,
+            "country": self.country,
+            "segments": self.segments,
+            "test_number": self.test_number,
+            "sender": self.sender,
+            "text": self.text,
+            "encoding": self.encoding,
+            "status": self.status,
+            "created_at": self.created_at,
+            "scheduled_at": self.scheduled_at,
+            "media": [_media_json(m) for m in self.media],
+            "history": [{"status": h.status, "at": h.at, "reason": h.reason} for h in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        """A message back from :meth:`to_json` data (as the admin API sends it)."""
+        fields = {k: v for k, v in data.items() if k in _MESSAGE_FIELDS}
+        fields["media"] = tuple(Media(**m) for m in data["media"])
+        fields["history"] = tuple(StatusChange(**h) for h in data["history"])
+        return cls(**fields)
+
+
+_MESSAGE_FIELDS = frozenset(Message.__dataclass_fields__)
+
+
+def decode_head(blob: bytes) -> dict[str, Any]:
+    """A submission head back from :meth:`Submission.head` (any schema version so far)."""
+    data: dict[str, Any] = orjson.loads(blob)
+    data["media"] = tuple(Media(**m) for m in data["media"])
+    return data
+
+
+def decode_exchange(blob: bytes) -> dict[str, Any]:
+    """A submission's exchange back from :meth:`Submission.exchange`, without ``v``."""
+    data: dict[str, Any] = orjson.loads(blob)
+    data.pop("v", None)
+    return data
+
+
+def decode_message(seq: int, namespace: str, row: bytes, head: Mapping[str, Any]) -> Message:
+    """A message from its stored row and its submission's decoded head."""
+    data = orjson.loads(row)
+    return Message(
+        seq=seq,
+        id=data["id"],
+        submission_id=data["submission_id"],
+        namespace=namespace,
+        provider=head["provider"],
+        operation=head["operation"],
+        to=data["to"],
+        country=data["country"],
+        segments=data["segments"],
+        test_number=data["test_number"],
+        sender=head["sender"],
+        text=head["text"],
+        encoding=head["encoding"],
+        status=data["status"],
+        created_at=head["created_at"],
+        scheduled_at=head["scheduled_at"],
+        media=head["media"],
+        history=tuple(StatusChange(*h) for h in data["history"]),
+    )
+
+
+def with_status(row: bytes, status: str, at: float, reason: str | None) -> bytes:
+    """A message row with its status changed and the change added to its history."""
+    data = orjson.loads(row)
+    data["status"] = status
+    data["history"].append([status, at, reason])
+    return orjson.dumps(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A request that disagreed with the provider contract, field by field.
+
+    ``sent`` is JSON data (what the client sent, as far as it can be shown as JSON); a value
+    whose JSON is longer than the store's bound is kept as a string preview, with its
+    original size in ``sent_size`` and ``sent_truncated`` set.
+    """
+
+    provider: str
+    operation: str
+    field: str
+    sent: Any
+    expected: str
+    created_at: float
+    sent_size: int = 0
+    sent_truncated: bool = False
+    namespace: str = ""
+    seq: int = 0
+
+    def encode(self) -> bytes:
+        """The stored record (without ``namespace`` and ``seq``, which the store assigns)."""
+        return orjson.dumps(
+            {
+                "v": SCHEMA_VERSION,
+                "provider": self.provider,
+                "operation": self.operation,
+                "field": self.field,
+                "sent": self.sent,
+                "sent_size": self.sent_size,
+                "sent_truncated": self.sent_truncated,
+                "expected": self.expected,
+                "created_at": self.created_at,
+            },
+            default=_fallback,
+        )
+
+    @classmethod
+    def decode(cls, seq: int, namespace: str, blob: bytes) -> Violation:
+        """A violation back from :meth:`encode`."""
+        data = orjson.loads(blob)
+        data.pop("v", None)
+        return cls(namespace=namespace, seq=seq, **data)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Violation:
+        """A violation back from :meth:`to_json` data (as the admin API sends it)."""
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data, as the admin API shows it."""
+        return {
+            "seq": self.seq,
+            "namespace": self.namespace,
+            "provider": self.provider,
+            "operation": self.operation,
+            "field": self.field,
+            "sent": self.sent,
+            "sent_size": self.sent_size,
+            "sent_truncated": self.sent_truncated,
+            "expected": self.expected,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """Which messages a query or a wait wants; ``None`` matches anything."""
+
+    namespace: str | None = None
+    provider: str | None = None
+    to: str | None = None
+    status: str | None = None
+    #: A substring of the text.
+    text: str | None = None
+    submission_id: str | None = None
+
+    def matches(self, message: Message) -> bool:
+        """True when ``message`` passes every filter that is set."""
+        return (
+            (self.namespace is None or message.namespace == self.namespace)
+            and (self.provider is None or message.provider == self.provider)
+            and (self.to is None or message.to == self.to)
+            and (self.status is None or message.status == self.status)
+            and (self.text is None or self.text in message.text)
+            and (self.submission_id is None or message.submission_id == self.submission_id)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing, and the cursor of the next page (``None``: no more)."""
+
+    items: Sequence[Any]
+    next_cursor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBounds:
+    """How much of a request's headers and of a violation's value the journal keeps."""
+
+    max_headers: int = 64
+    max_header_bytes: int = 16 * 1024
+    max_value_bytes: int = 1024
+
+
+def bound_headers(headers: Mapping[str, str], bounds: RecordBounds) -> dict[str, str]:
+    """At most ``max_headers`` headers and ``max_header_bytes`` of names and values.
+
+    What is left out is said in one extra entry, ``(truncated)``, with the counts, so a
+    listing shows that headers were dropped rather than silently showing fewer.
+    """
+    out: dict[str, str] = {}
+    used = dropped = dropped_bytes = 0
+    for name, value in headers.items():
+        size = len(name) + len(value)
+        if len(out) >= bounds.max_headers or used + size > bounds.max_header_bytes:
+            dropped += 1
+            dropped_bytes += size
+            continue
+        out[name] = value
+        used += size
+    if dropped:
+        out["(truncated)"] = (
+            f"{dropped} header(s), {dropped_bytes} bytes not kept (limits: "
+            f"{bounds.max_headers} headers, {bounds.max_header_bytes} bytes)"
+        )
+    return out
+
+
+def bound_value(value: Any, bounds: RecordBounds) -> tuple[Any, int, bool]:
+    """``value`` as JSON data within ``max_value_bytes``: (value or preview, size, truncated)."""
+    if (
+        value is None
+        or isinstance(value, bool | float)
+        or (isinstance(value, int) and -(2**63) <= value < 2**64)
+    ):
+        return value, 0, False
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("utf-8", "backslashreplace")
+    try:
+        encoded = orjson.dumps(value, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        # An integer beyond 64 bits: JSON allows it, orjson does not.  Kept as its JSON text.
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        encoded = orjson.dumps(text)
+        if len(text) <= bounds.max_value_bytes:
+            return text, len(text), False
+    else:
+        if len(encoded) <= bounds.max_value_bytes:
+            return orjson.loads(encoded), len(encoded), False
+    preview = encoded[: bounds.max_value_bytes].decode("utf-8", "ignore")
+    return preview + "…", len(encoded), True
+
+
+def _media_json(m: Media) -> dict[str, Any]:
+    return {
+        "filename": m.filename,
+        "content_type": m.content_type,
+        "size": m.size,
+        "sha256": m.sha256,
+        "provider_id": m.provider_id,
+    }
+
+
+def _fallback(value: Any) -> Any:
+    """JSON for what orjson can't encode itself: bytes as text, anything else as ``str``."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    return str(value)

@@ -1,0 +1,856 @@
+"""SQLite store: the default for ``sms-mockserver serve``; state survives restarts and kill -9.
+
+Python's own :mod:`sqlite3` with two threads, so the event loop never waits for the disk:
+
+- **one writer thread** owns the write connection.  Every write verb queues an operation and
+  awaits its future; the writer takes everything queued, runs it in *one* transaction (each
+  operation under its own SAVEPOINT, so one that fails, say a full namespace in reject mode,
+  fails alone) and commits, then answers every caller.  This group commit is what keeps
+  throughput up under many concurrent senders, and is why this is not aiosqlite (one thread
+  per connection, a commit per call);
+- **one reader thread** answers queries on its own connection: the write-ahead log lets it
+  read while the writer writes.
+
+``journal_mode=WAL`` with ``synchronous=NORMAL``: a commit has reached the operating system
+when it returns, so it survives the process being killed (``kill -9``); only an OS crash or
+power loss could lose the last transactions.  A caller's write is answered after its commit.
+
+The bounds are :class:`~mockserver.store.base.Ledger`'s, shared with the memory store; the
+writer keeps the ledger, and rebuilds it from the tables when the file is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import MockServerError
+from .base import (
+    MESSAGE_OVERHEAD,
+    SHARED,
+    SUBMISSION_OVERHEAD,
+    VIOLATION_OVERHEAD,
+    Ledger,
+    StoreLimits,
+)
+from .records import (
+    Message,
+    MessageFilter,
+    Page,
+    Submission,
+    Violation,
+    decode_exchange,
+    decode_head,
+    decode_message,
+    with_status,
+)
+from .waiters import Waiters
+
+__all__ = ["SCHEMA", "SQLiteStore"]
+
+#: Migrations, in order: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        to_number TEXT NOT NULL,
+        status TEXT NOT NULL,
+        row BLOB NOT NULL
+    );
+    CREATE INDEX messages_by_namespace ON messages (namespace, seq);
+    CREATE INDEX messages_by_id ON messages (id);
+    CREATE INDEX messages_by_recipient ON messages (to_number, seq);
+    CREATE TABLE submissions (
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        head BLOB NOT NULL,
+        exchange BLOB NOT NULL,
+        refs INTEGER NOT NULL,
+        PRIMARY KEY (namespace, id)
+    );
+    CREATE TABLE violations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        namespace TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        blob BLOB NOT NULL
+    );
+    CREATE INDEX violations_by_namespace ON violations (namespace, seq);
+    CREATE TABLE accounts (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (namespace, key)
+    );
+    CREATE TABLE control (
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (namespace, name)
+    );
+    CREATE TABLE namespaces (
+        name TEXT PRIMARY KEY,
+        last_used INTEGER NOT NULL,
+        evicted_messages INTEGER NOT NULL DEFAULT 0,
+        evicted_violations INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """,
+]
+#: The schema version this code writes (``PRAGMA user_version``).
+SCHEMA = len(MIGRATIONS)
+
+_NAMESPACED = ("messages", "submissions", "violations", "accounts", "control", "namespaces")
+_MESSAGE_COLUMNS = "m.seq, m.namespace, m.row, s.head"
+_JOIN = "messages m JOIN submissions s ON s.namespace = m.namespace AND s.id = m.sub"
+
+
+@dataclass(slots=True)
+class _Op:
+    run: Callable[[sqlite3.Connection], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+def _answer(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _message(row: tuple[int, str, bytes, bytes]) -> Message:
+    return decode_message(row[0], row[1], row[2], decode_head(row[3]))
+
+
+class SQLiteStore:
+    """The :class:`~mockserver.store.base.Store` in a SQLite file."""
+
+    def __init__(self, path: str | Path, limits: StoreLimits | None = None) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite://{self.path}"
+        self.limits = limits or StoreLimits()
+        self._ledger = Ledger(self.limits)
+        self._lock = threading.Lock()  # guards the ledger (the writer changes it)
+        self._waiters = Waiters()
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._read_conn: sqlite3.Connection | None = None
+        self._opening = threading.Lock()
+        self._clock = 0  # LRU order of namespaces, persisted as last_used
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _open_sync(self) -> None:
+        with self._opening:
+            if self._writer is not None:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            conn.execute("PRAGMA journal_mode = WAL")
+            self._migrate(conn)
+            self._rebuild(conn)
+            self._writer = threading.Thread(
+                target=self._write_loop, args=(conn,), name="sms-mockserver-sqlite", daemon=True
+            )
+            self._writer.start()
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="sms-mockserver-read")
+
+    async def open(self) -> None:
+        """Create or migrate the file and start the writer and reader threads (idempotent)."""
+        if self._writer is None:
+            await asyncio.to_thread(self._open_sync)
+
+    async def close(self) -> None:
+        """Finish every queued write, then stop the threads and close the file."""
+        writer, reader = self._writer, self._reader
+        if writer is None:
+            return
+        self._queue.put(None)
+        await asyncio.to_thread(writer.join)
+        if reader is not None:
+            await asyncio.to_thread(reader.shutdown)
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+        self._writer = self._reader = None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA:
+            conn.close()
+            raise MockServerError(
+                f"sms-mockserver: {self.path} has schema version {version}, newer than this "
+                f"sms-mockserver knows ({SCHEMA}); upgrade sms-mockserver or use another file"
+            )
+        for step in range(version, SCHEMA):
+            conn.executescript(
+                f"BEGIN; {MIGRATIONS[step]}; PRAGMA user_version = {step + 1}; COMMIT;"
+            )
+
+    def _rebuild(self, conn: sqlite3.Connection) -> None:
+        """The ledger from the tables: counts, bytes, evictions and LRU order."""
+        ledger = Ledger(self.limits)
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        ledger.evicted_namespaces = meta.get("evicted_namespaces", 0)
+        ledger._gone_messages = meta.get("gone_messages", 0)
+        ledger._gone_violations = meta.get("gone_violations", 0)
+        for name, last, ev_m, ev_v in conn.execute(
+            "SELECT name, last_used, evicted_messages, evicted_violations FROM namespaces "
+            "ORDER BY last_used"
+        ):
+            stats = ledger.use(name)
+            stats.evicted_messages, stats.evicted_violations = ev_m, ev_v
+            self._clock = max(self._clock, last)
+        for name, count, size in conn.execute(
+            f"SELECT namespace, count(*), sum(length(row)) + count(*) * {MESSAGE_OVERHEAD} "
+            "FROM messages GROUP BY namespace"
+        ):
+            stats = ledger.peek(name) or ledger.use(name)
+            stats.messages, stats.bytes = count, stats.bytes + size
+            ledger.total_messages += count
+            ledger.total_bytes += size
+        for name, size in conn.execute(
+            "SELECT namespace, sum(length(head) + length(exchange)) + "
+            f"count(*) * {SUBMISSION_OVERHEAD} FROM submissions GROUP BY namespace"
+        ):
+            ledger.grew(name, size) if ledger.peek(name) else None
+        for name, count, size in conn.execute(
+            f"SELECT namespace, count(*), sum(length(blob)) + count(*) * {VIOLATION_OVERHEAD} "
+            "FROM violations GROUP BY namespace"
+        ):
+            stats = ledger.peek(name) or ledger.use(name)
+            stats.violations = count
+            ledger.grew(name, size)
+        self._ledger = ledger
+
+    # ------------------------------------------------------------------ threads
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            batch: list[_Op] = []
+            if first is None:
+                stop = True
+            else:
+                batch.append(first)
+            while not stop and len(batch) < 1024:
+                try:
+                    op = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if op is None:
+                    stop = True
+                else:
+                    batch.append(op)
+            if batch:
+                self._run_batch(conn, batch)
+        conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        results: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    with self._lock:
+                        result = op.run(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    results.append((None, exc))
+                else:
+                    results.append((result, None))
+                conn.execute("RELEASE op")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The whole transaction is lost: fail every caller and re-read the truth.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failed = MockServerError(f"sms-mockserver: writing {self.path} failed: {exc}")
+            results = [(None, failed)] * len(batch)
+            with self._lock:
+                self._rebuild(conn)
+        notify: list[Message] = []
+        for op, (result, error) in zip(batch, results, strict=True):
+            if error is None and isinstance(result, _Notify):
+                notify += result.messages
+                result = result.value
+            # A caller whose loop has closed meanwhile has nobody to answer.
+            with contextlib.suppress(RuntimeError):
+                op.loop.call_soon_threadsafe(_answer, op.future, result, error)
+        if notify:
+            self._waiters.offer(notify)
+
+    async def _write(self, run: Callable[[sqlite3.Connection], Any]) -> Any:
+        if self._writer is None:
+            await self.open()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put(_Op(run, loop, future))
+        return await future
+
+    def _read_sync(self, run: Callable[[sqlite3.Connection], Any]) -> Any:
+        if self._read_conn is None:
+            self._read_conn = self._connect()
+        return run(self._read_conn)
+
+    async def _read(self, run: Callable[[sqlite3.Connection], Any]) -> Any:
+        if self._writer is None:
+            await self.open()
+        assert self._reader is not None
+        return await asyncio.get_running_loop().run_in_executor(self._reader, self._read_sync, run)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _touch(self, conn: sqlite3.Connection, namespace: str) -> None:
+        """Mark ``namespace`` most recently used; evict idle ones beyond ``max_namespaces``."""
+        self._clock += 1
+        new = self._ledger.peek(namespace) is None
+        self._ledger.use(namespace)
+        conn.execute(
+            "INSERT INTO namespaces (name, last_used) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET last_used = excluded.last_used",
+            (namespace, self._clock),
+        )
+        if new:
+            for victim in self._ledger.surplus_namespaces(keep=namespace):
+                self._ledger.forget(victim, evicted=True)
+                self._drop(conn, victim)
+                self._save_meta(conn)
+
+    def _drop(self, conn: sqlite3.Connection, namespace: str) -> None:
+        for table in _NAMESPACED:
+            column = "name" if table == "namespaces" else "namespace"
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (namespace,))
+
+    def _save_meta(self, conn: sqlite3.Connection) -> None:
+        ledger = self._ledger
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("evicted_namespaces", ledger.evicted_namespaces),
+                ("gone_messages", ledger._gone_messages),
+                ("gone_violations", ledger._gone_violations),
+            ],
+        )
+
+    def _evict(self, conn: sqlite3.Connection, namespace: str, count: int) -> int:
+        """Delete the ``count`` oldest messages of ``namespace`` (and orphaned submissions)."""
+        rows = conn.execute(
+            "SELECT seq, sub, length(row) FROM messages WHERE namespace = ? ORDER BY seq LIMIT ?",
+            (namespace, count),
+        ).fetchall()
+        if not rows:
+            return 0
+        conn.execute(
+            "DELETE FROM messages WHERE namespace = ? AND seq <= ?", (namespace, rows[-1][0])
+        )
+        freed = sum(r[2] for r in rows) + MESSAGE_OVERHEAD * len(rows)
+        per_sub: dict[str, int] = {}
+        for _, sub, _ in rows:
+            per_sub[sub] = per_sub.get(sub, 0) + 1
+        for sub, n in per_sub.items():
+            conn.execute(
+                "UPDATE submissions SET refs = refs - ? WHERE namespace = ? AND id = ?",
+                (n, namespace, sub),
+            )
+        for (size,) in conn.execute(
+            "SELECT length(head) + length(exchange) FROM submissions "
+            "WHERE namespace = ? AND refs <= 0",
+            (namespace,),
+        ).fetchall():
+            freed += size + SUBMISSION_OVERHEAD
+        conn.execute("DELETE FROM submissions WHERE namespace = ? AND refs <= 0", (namespace,))
+        self._ledger.evicted(namespace, len(rows), freed)
+        conn.execute(
+            "UPDATE namespaces SET evicted_messages = evicted_messages + ? WHERE name = ?",
+            (len(rows), namespace),
+        )
+        return len(rows)
+
+    # ------------------------------------------------------------------ journal
+
+    async def append(self, namespace: str, submission: Submission) -> int:
+        """Keep a submission and its messages; durable when this returns."""
+        head, exchange, rows = submission.head(), submission.exchange(), submission.message_rows()
+        size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
+        size += sum(map(len, rows)) + MESSAGE_OVERHEAD * len(rows)
+        records = [
+            (namespace, r.id, submission.id, submission.provider, r.to, r.status, row)
+            for r, row in zip(submission.recipients, rows, strict=True)
+        ]
+        n = len(rows)
+
+        def run(conn: sqlite3.Connection) -> Any:
+            ledger = self._ledger
+            self._touch(conn, namespace)
+            excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError
+            evicted = self._evict(conn, namespace, excess) if excess else 0
+            conn.execute(
+                "INSERT OR REPLACE INTO submissions (namespace, id, head, exchange, refs) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (namespace, submission.id, head, exchange, n),
+            )
+            conn.executemany(
+                "INSERT INTO messages (namespace, id, sub, provider, to_number, status, row) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                records,
+            )
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            ledger.added(namespace, n, size)
+            while ledger.over_budget():
+                victim = ledger.budget_victim(namespace)
+                if victim is None:
+                    break
+                dropped = self._evict(conn, victim, 1)
+                if victim == namespace:
+                    evicted += dropped
+            if not self._waiters.wanted(namespace):
+                return evicted
+            decoded = decode_head(head)
+            fresh = [
+                decode_message(last - n + 1 + k, namespace, row, decoded)
+                for k, row in enumerate(rows)
+            ]
+            return _Notify(evicted, fresh)
+
+        result: int = await self._write(run)
+        return result
+
+    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+        """One message by id."""
+
+        def run(conn: sqlite3.Connection) -> Message | None:
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM {_JOIN} WHERE m.id = ?"
+            args: list[Any] = [message_id]
+            if namespace is not None:
+                sql += " AND m.namespace = ?"
+                args.append(namespace)
+            row = conn.execute(sql + " ORDER BY m.seq DESC LIMIT 1", args).fetchone()
+            return _message(row) if row else None
+
+        found: Message | None = await self._read(run)
+        return found
+
+    async def submission(self, submission_id: str, namespace: str) -> dict[str, Any] | None:
+        """A submission's exchange by id."""
+
+        def run(conn: sqlite3.Connection) -> bytes | None:
+            row = conn.execute(
+                "SELECT exchange FROM submissions WHERE namespace = ? AND id = ?",
+                (namespace, submission_id),
+            ).fetchone()
+            return row[0] if row else None
+
+        blob = await self._read(run)
+        return decode_exchange(blob) if blob is not None else None
+
+    async def query(
+        self,
+        where: MessageFilter,
+        *,
+        cursor: int | None = None,
+        limit: int = 100,
+        descending: bool = False,
+    ) -> Page:
+        """A page of messages after ``cursor``."""
+
+        def run(conn: sqlite3.Connection) -> list[Message]:
+            return self._select(conn, where, cursor, limit + 1, descending)
+
+        items: list[Message] = await self._read(run)
+        more = len(items) > limit
+        del items[limit:]
+        return Page(items, items[-1].seq if more and items else None)
+
+    @staticmethod
+    def _select(
+        conn: sqlite3.Connection,
+        where: MessageFilter,
+        cursor: int | None,
+        count: int,
+        descending: bool,
+    ) -> list[Message]:
+        clauses: list[str] = []
+        args: list[str | int] = []
+        for column, value in (
+            ("m.namespace", where.namespace),
+            ("m.provider", where.provider),
+            ("m.to_number", where.to),
+            ("m.status", where.status),
+            ("m.sub", where.submission_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if cursor is not None:
+            clauses.append("m.seq < ?" if descending else "m.seq > ?")
+            args.append(cursor)
+        sql = f"SELECT {_MESSAGE_COLUMNS} FROM {_JOIN}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY m.seq DESC" if descending else " ORDER BY m.seq"
+        if where.text is None:  # every row matches: let SQLite stop at the page's end
+            sql += f" LIMIT {int(count)}"
+        out: list[Message] = []
+        heads: dict[bytes, dict[str, Any]] = {}
+        for seq, namespace, row, head in conn.execute(sql, args):
+            decoded = heads.get(head)
+            if decoded is None:
+                decoded = heads[head] = decode_head(head)
+            message = decode_message(seq, namespace, row, decoded)
+            if where.matches(message):
+                out.append(message)
+                if len(out) == count:
+                    break
+        return out
+
+    async def set_status(
+        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+    ) -> Message | None:
+        """Change a message's status and add the change to its history."""
+
+        def run(conn: sqlite3.Connection) -> Any:
+            found = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM {_JOIN} WHERE m.id = ? AND m.namespace = ? "
+                "ORDER BY m.seq DESC LIMIT 1",
+                (message_id, namespace),
+            ).fetchone()
+            if found is None:
+                return None
+            seq, _, old, head = found
+            new = with_status(old, status, at, reason)
+            conn.execute(
+                "UPDATE messages SET row = ?, status = ? WHERE seq = ?", (new, status, seq)
+            )
+            self._ledger.grew(namespace, len(new) - len(old))
+            message = decode_message(seq, namespace, new, decode_head(head))
+            return _Notify(message, [message])
+
+        changed: Message | None = await self._write(run)
+        return changed
+
+    async def wait(
+        self, where: MessageFilter, *, timeout: float, cursor: int | None = None
+    ) -> Message | None:
+        """The first message matching ``where`` after ``cursor``, waiting for one."""
+        if self._writer is None:
+            await self.open()
+        # Registered before looking, so a message committed in between is offered to it.
+        waiter = self._waiters.add(where, cursor)
+        self._pin(where.namespace, +1)
+        try:
+            page = await self.query(where, cursor=cursor, limit=1)
+            if page.items:
+                first: Message = page.items[0]
+                return first
+            return await self._waiters.result(waiter, timeout)
+        finally:
+            self._waiters.remove(waiter)
+            self._pin(where.namespace, -1)
+
+    def _pin(self, namespace: str | None, delta: int) -> None:
+        if namespace is None:
+            return
+        with self._lock:
+            stats = self._ledger.peek(namespace)
+            if stats is not None:
+                stats.waiters = max(0, stats.waiters + delta)
+
+    async def record_violations(self, namespace: str, violations: Sequence[Violation]) -> None:
+        """Keep violations; the oldest of the namespace go beyond ``max_violations``."""
+        if not violations:
+            return
+        blobs = [(namespace, v.provider, v.encode()) for v in violations]
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._touch(conn, namespace)
+            drop = self._ledger.violation_room(namespace, len(blobs))
+            size = 0
+            if drop:
+                old = conn.execute(
+                    "SELECT seq, length(blob) FROM violations WHERE namespace = ? "
+                    "ORDER BY seq LIMIT ?",
+                    (namespace, drop),
+                ).fetchall()
+                conn.execute(
+                    "DELETE FROM violations WHERE namespace = ? AND seq <= ?",
+                    (namespace, old[-1][0]),
+                )
+                size -= sum(r[1] for r in old) + VIOLATION_OVERHEAD * len(old)
+            conn.executemany(
+                "INSERT INTO violations (namespace, provider, blob) VALUES (?, ?, ?)", blobs
+            )
+            size += sum(len(b[2]) for b in blobs) + VIOLATION_OVERHEAD * len(blobs)
+            kept = min(len(blobs), self.limits.max_violations)
+            extra = len(blobs) - kept
+            if extra:  # more in this one call than the ring holds
+                old = conn.execute(
+                    "SELECT seq, length(blob) FROM violations WHERE namespace = ? "
+                    "ORDER BY seq LIMIT ?",
+                    (namespace, extra),
+                ).fetchall()
+                conn.execute(
+                    "DELETE FROM violations WHERE namespace = ? AND seq <= ?",
+                    (namespace, old[-1][0]),
+                )
+                size -= sum(r[1] for r in old) + VIOLATION_OVERHEAD * len(old)
+            self._ledger.violations_added(namespace, len(blobs), size, drop + extra)
+            conn.execute(
+                "UPDATE namespaces SET evicted_violations = evicted_violations + ? WHERE name = ?",
+                (drop + extra, namespace),
+            )
+
+        await self._write(run)
+
+    async def violations(
+        self,
+        namespace: str | None = None,
+        provider: str | None = None,
+        *,
+        cursor: int | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """A page of violations, oldest first."""
+
+        def run(conn: sqlite3.Connection) -> list[Violation]:
+            clauses: list[str] = []
+            args: list[str | int] = []
+            for column, value in (("namespace", namespace), ("provider", provider)):
+                if value is not None:
+                    clauses.append(f"{column} = ?")
+                    args.append(value)
+            if cursor is not None:
+                clauses.append("seq > ?")
+                args.append(cursor)
+            sql = "SELECT seq, namespace, blob FROM violations"
+            if clauses:
+                sql += " WHERE " + " AND ".join(clauses)
+            sql += f" ORDER BY seq LIMIT {int(limit) + 1}"
+            return [Violation.decode(s, n, b) for s, n, b in conn.execute(sql, args)]
+
+        items: list[Violation] = await self._read(run)
+        more = len(items) > limit
+        del items[limit:]
+        return Page(items, items[-1].seq if more and items else None)
+
+    async def reset(self, namespace: str | None = None) -> int:
+        """Forget one namespace, or all but the shared one; returns messages dropped."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            if namespace is not None:
+                if namespace == SHARED:
+                    return 0
+                self._drop(conn, namespace)
+                return self._ledger.forget(namespace, evicted=False)
+            dropped = 0
+            for name in [n for n in self._ledger.spaces if n != SHARED]:
+                dropped += self._ledger.forget(name, evicted=False)
+            for table in _NAMESPACED:
+                column = "name" if table == "namespaces" else "namespace"
+                conn.execute(f"DELETE FROM {table} WHERE {column} != ?", (SHARED,))
+            return dropped
+
+        dropped: int = await self._write(run)
+        return dropped
+
+    async def usage(self) -> dict[str, Any]:
+        """Counts, bytes, evictions and limits."""
+        with self._lock:
+            data = self._ledger.usage()
+
+        def run(conn: sqlite3.Connection) -> int:
+            count: int = conn.execute(
+                "SELECT count(*) FROM accounts WHERE namespace = ?", (SHARED,)
+            ).fetchone()[0]
+            return count
+
+        data["tokens"] = await self._read(run)
+        data["store"] = self.url
+        return data
+
+    async def namespace_usage(self, namespace: str) -> dict[str, int] | None:
+        """One namespace's counts and evictions."""
+        if self._writer is None:
+            await self.open()
+        with self._lock:
+            stats = self._ledger.peek(namespace)
+            return stats.to_json() if stats is not None else None
+
+    # ------------------------------------------------------------------ accounts
+
+    async def get_account(self, namespace: str, key: str, *, now: float) -> Any:
+        """The value of ``key``, None when absent or expired."""
+
+        def run(conn: sqlite3.Connection) -> Any:
+            return conn.execute(
+                "SELECT value, expires_at FROM accounts WHERE namespace = ? AND key = ?",
+                (namespace, key),
+            ).fetchone()
+
+        row = await self._read(run)
+        if row is None or (row[1] is not None and row[1] <= now):
+            return None
+        return orjson.loads(row[0])
+
+    async def put_account(
+        self, namespace: str, key: str, value: Any, *, now: float, expires_at: float | None = None
+    ) -> bool:
+        """Set ``key``; False when the namespace has no room even after dropping expired keys."""
+        blob = self._encode(value)
+        cap = self.limits.max_shared_keys if namespace == SHARED else self.limits.max_keys
+
+        def run(conn: sqlite3.Connection) -> bool:
+            self._touch(conn, namespace)
+            if not self._has_room(conn, "accounts", "key", namespace, key, cap, now):
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO accounts (namespace, key, value, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (namespace, key, blob, expires_at),
+            )
+            return True
+
+        stored: bool = await self._write(run)
+        return stored
+
+    @staticmethod
+    def _has_room(
+        conn: sqlite3.Connection,
+        table: str,
+        column: str,
+        namespace: str,
+        key: str,
+        cap: int,
+        now: float | None,
+    ) -> bool:
+        if conn.execute(
+            f"SELECT 1 FROM {table} WHERE namespace = ? AND {column} = ?", (namespace, key)
+        ).fetchone():
+            return True
+        count = conn.execute(f"SELECT count(*) FROM {table} WHERE namespace = ?", (namespace,))
+        if count.fetchone()[0] < cap:
+            return True
+        if now is None:
+            return False
+        conn.execute(
+            "DELETE FROM accounts WHERE namespace = ? AND expires_at IS NOT NULL "
+            "AND expires_at <= ?",
+            (namespace, now),
+        )
+        count = conn.execute(f"SELECT count(*) FROM {table} WHERE namespace = ?", (namespace,))
+        return bool(count.fetchone()[0] < cap)
+
+    async def add_account(
+        self, namespace: str, key: str, delta: int, *, start: int, floor: int = 0
+    ) -> tuple[int, int] | None:
+        """Atomically add ``delta`` to an integer key; None when it would go below ``floor``."""
+
+        def run(conn: sqlite3.Connection) -> tuple[int, int] | None:
+            self._touch(conn, namespace)
+            row = conn.execute(
+                "SELECT value FROM accounts WHERE namespace = ? AND key = ?", (namespace, key)
+            ).fetchone()
+            before = int(orjson.loads(row[0])) if row else start
+            after = before + delta
+            if after < floor:
+                return None
+            if row is None and not self._has_room(
+                conn, "accounts", "key", namespace, key, self.limits.max_keys, None
+            ):
+                return None
+            conn.execute(
+                "INSERT OR REPLACE INTO accounts (namespace, key, value, expires_at) "
+                "VALUES (?, ?, ?, NULL)",
+                (namespace, key, orjson.dumps(after)),
+            )
+            return before, after
+
+        result: tuple[int, int] | None = await self._write(run)
+        return result
+
+    # ------------------------------------------------------------------ control
+
+    async def get_control(self, namespace: str, name: str) -> Any:
+        """A control document, None when absent."""
+
+        def run(conn: sqlite3.Connection) -> Any:
+            return conn.execute(
+                "SELECT value FROM control WHERE namespace = ? AND name = ?", (namespace, name)
+            ).fetchone()
+
+        row = await self._read(run)
+        return orjson.loads(row[0]) if row else None
+
+    async def put_control(self, namespace: str, name: str, value: Any) -> bool:
+        """Set a control document; False at the entry limit."""
+        blob = self._encode(value)
+
+        def run(conn: sqlite3.Connection) -> bool:
+            self._touch(conn, namespace)
+            if not self._has_room(
+                conn, "control", "name", namespace, name, self.limits.max_keys, None
+            ):
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO control (namespace, name, value) VALUES (?, ?, ?)",
+                (namespace, name, blob),
+            )
+            return True
+
+        stored: bool = await self._write(run)
+        return stored
+
+    async def delete_control(self, namespace: str, name: str) -> bool:
+        """Remove a control document."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM control WHERE namespace = ? AND name = ?", (namespace, name)
+            )
+            return cur.rowcount > 0
+
+        removed: bool = await self._write(run)
+        return removed
+
+    def _encode(self, value: Any) -> bytes:
+        blob = orjson.dumps(value)
+        if len(blob) > self.limits.max_value_bytes:
+            raise ValueError(
+                f"a stored value is at most {self.limits.max_value_bytes} bytes of JSON, "
+                f"got {len(blob)}"
+            )
+        return blob
+
+
+@dataclass(slots=True)
+class _Notify:
+    """A write's result with the messages to offer to waiters once it is committed."""
+
+    value: Any
+    messages: list[Message]
