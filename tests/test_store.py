@@ -374,3 +374,35 @@ def test_headers_and_values_are_bounded_with_what_was_dropped_said() -> None:
     assert (size, truncated) == (10_002, True)
     assert preview == '"' + "y" * 19 + "…"
     assert bound_value(b"\xff\x00ab", bounds)[0] == "\\xff\x00ab"
+
+
+async def test_a_sparse_filter_gives_short_pages_that_still_cover_everything(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mockserver.store.memory
+    import mockserver.store.sqlite
+
+    for module in (mockserver.store.memory, mockserver.store.sqlite):
+        monkeypatch.setattr(module, "MAX_SCAN", 5)
+    for n in range(40):
+        await store.append(f"ns{n % 3}", sub(n, text="needle" if n in (3, 17, 38) else "hay"))
+    for descending in (False, True):
+        found: list[str] = []
+        pages = 0
+        cursor = None
+        while True:
+            page = await store.query(
+                MessageFilter(text="needle"), cursor=cursor, limit=2, descending=descending
+            )
+            pages += 1
+            assert len(page.items) <= 2
+            found += [m.id for m in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        expected = ["m-3-0", "m-17-0", "m-38-0"]
+        assert found == (expected[::-1] if descending else expected)
+        assert pages > 3  # the scan really was cut short
+    found_first = await store.wait(MessageFilter(text="needle"), timeout=1)
+    assert found_first is not None
+    assert found_first.id == "m-3-0"

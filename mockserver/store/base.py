@@ -84,6 +84,10 @@ class StoreLimits:
                 raise ValueError(f"{name} must be at least 1")
 
 
+#: Messages one page of a listing examines at most (a filter that matches few of them gives
+#: a short page and a cursor to go on); keeps every listing to milliseconds.
+MAX_SCAN = 10_000
+
 #: What a kept message costs beyond its encoded row (ids, index entries), for the byte budget.
 MESSAGE_OVERHEAD = 160
 #: Likewise for a submission and a violation.

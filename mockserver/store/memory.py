@@ -22,6 +22,7 @@ import orjson
 
 from .arena import ID, STATUS, TO, Arena, status_id
 from .base import (
+    MAX_SCAN,
     MESSAGE_OVERHEAD,
     SHARED,
     SUBMISSION_OVERHEAD,
@@ -38,6 +39,7 @@ from .records import (
     decode_exchange,
     decode_head,
     decode_message,
+    page_of,
     with_status,
 )
 from .waiters import Waiters
@@ -193,13 +195,21 @@ class MemoryStore:
         limit: int = 100,
         descending: bool = False,
     ) -> Page:
-        """A page of messages after ``cursor``."""
+        """A page of messages after ``cursor``.
+
+        At most :data:`~mockserver.store.base.MAX_SCAN` messages are examined per page, so a
+        filter that skips most of a large journal holds the lock for milliseconds, not
+        seconds; the page is then shorter than ``limit`` and ``next_cursor`` goes on from
+        where the scan stopped.
+        """
         with self._lock:
             if where.namespace is not None:
                 names = [where.namespace] if where.namespace in self._spaces else []
             else:
                 names = [n for n, s in self._spaces.items() if len(s.arena)]
-            streams = [self._scan(n, where, cursor, descending) for n in names]
+            budget = [MAX_SCAN]
+            stops: list[int] = []
+            streams = [self._scan(n, where, cursor, descending, budget, stops) for n in names]
             merged = (
                 heapq.merge(*streams, key=lambda m: m.seq, reverse=descending)
                 if len(streams) > 1
@@ -210,21 +220,36 @@ class MemoryStore:
                 items.append(message)
                 if len(items) == limit + 1:
                     break
-        more = len(items) > limit
-        del items[limit:]
-        return Page(items, items[-1].seq if more and items else None)
+        return page_of(items, limit, stops, descending)
 
     def _scan(
-        self, namespace: str, where: MessageFilter, cursor: int | None, descending: bool
+        self,
+        namespace: str,
+        where: MessageFilter,
+        cursor: int | None,
+        descending: bool,
+        budget: list[int],
+        stops: list[int],
     ) -> Iterator[Message]:
-        """Matching messages of one namespace after ``cursor``, in seq order."""
+        """Matching messages of one namespace after ``cursor``, in seq order.
+
+        Each message examined takes one from ``budget``; once it is spent the scan stops
+        (after at least one message, so every page makes progress) and adds the seq it
+        stopped at to ``stops``.
+        """
         arena = self._spaces[namespace].arena
         to_key = hash(where.to) if where.to is not None else None
         status_key = status_id(where.status) if where.status is not None else None
         heads: dict[tuple[int, int], dict[str, Any]] = {}
         i = arena.start(cursor, descending)
         step, stop = (-1, arena.first - 1) if descending else (1, len(arena.seqs))
+        examined = 0
         while i != stop:
+            if examined and budget[0] <= 0:
+                stops.append(arena.seqs[i - step])
+                return
+            examined += 1
+            budget[0] -= 1
             if (to_key is None or arena.key(i, TO) == to_key) and (
                 status_key is None or arena.key(i, STATUS) == status_key
             ):
@@ -276,7 +301,7 @@ class MemoryStore:
         for name in names:
             if name not in self._spaces:
                 continue
-            found = next(self._scan(name, where, cursor, False), None)
+            found = next(self._scan(name, where, cursor, False, [1 << 62], []), None)
             if found is not None and (best is None or found.seq < best.seq):
                 best = found
         return best

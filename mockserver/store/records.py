@@ -33,6 +33,7 @@ __all__ = [
     "Violation",
     "bound_headers",
     "bound_value",
+    "page_of",
 ]
 
 #: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change.
@@ -354,6 +355,20 @@ class Page:
 
     items: Sequence[Any]
     next_cursor: int | None
+
+
+def page_of(items: list[Any], limit: int, stops: Sequence[int], descending: bool) -> Page:
+    """A page from up to ``limit + 1`` items in order, where a bounded scan stopped at the
+    seqs ``stops``: only what lies before the first stop is certain to be complete."""
+    if stops:
+        cutoff = max(stops) if descending else min(stops)
+        kept = [m for m in items if (m.seq >= cutoff if descending else m.seq <= cutoff)]
+        if len(kept) <= limit:
+            return Page(kept, cutoff)
+        items = kept
+    more = len(items) > limit
+    del items[limit:]
+    return Page(items, items[-1].seq if more and items else None)
 
 
 @dataclass(frozen=True, slots=True)

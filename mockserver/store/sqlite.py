@@ -36,6 +36,7 @@ import orjson
 
 from ..errors import MockServerError
 from .base import (
+    MAX_SCAN,
     MESSAGE_OVERHEAD,
     SHARED,
     SUBMISSION_OVERHEAD,
@@ -52,6 +53,7 @@ from .records import (
     decode_exchange,
     decode_head,
     decode_message,
+    page_of,
     with_status,
 )
 from .waiters import Waiters
@@ -480,13 +482,11 @@ class SQLiteStore:
     ) -> Page:
         """A page of messages after ``cursor``."""
 
-        def run(conn: sqlite3.Connection) -> list[Message]:
+        def run(conn: sqlite3.Connection) -> tuple[list[Message], list[int]]:
             return self._select(conn, where, cursor, limit + 1, descending)
 
-        items: list[Message] = await self._read(run)
-        more = len(items) > limit
-        del items[limit:]
-        return Page(items, items[-1].seq if more and items else None)
+        items, stops = await self._read(run)
+        return page_of(items, limit, stops, descending)
 
     @staticmethod
     def _select(
@@ -495,7 +495,9 @@ class SQLiteStore:
         cursor: int | None,
         count: int,
         descending: bool,
-    ) -> list[Message]:
+    ) -> tuple[list[Message], list[int]]:
+        """Up to ``count`` matching messages, and where the scan stopped if it was cut short:
+        a filter SQL cannot apply (``text``) examines at most MAX_SCAN rows per page."""
         clauses: list[str] = []
         args: list[str | int] = []
         for column, value in (
@@ -515,11 +517,13 @@ class SQLiteStore:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY m.seq DESC" if descending else " ORDER BY m.seq"
-        if where.text is None:  # every row matches: let SQLite stop at the page's end
-            sql += f" LIMIT {int(count)}"
+        scan = count if where.text is None else MAX_SCAN
+        sql += f" LIMIT {int(scan)}"
         out: list[Message] = []
         heads: dict[bytes, dict[str, Any]] = {}
+        examined = last = 0
         for seq, namespace, row, head in conn.execute(sql, args):
+            examined, last = examined + 1, seq
             decoded = heads.get(head)
             if decoded is None:
                 decoded = heads[head] = decode_head(head)
@@ -527,8 +531,8 @@ class SQLiteStore:
             if where.matches(message):
                 out.append(message)
                 if len(out) == count:
-                    break
-        return out
+                    return out, []
+        return out, [last] if examined == scan and scan != count else []
 
     async def set_status(
         self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
@@ -566,6 +570,8 @@ class SQLiteStore:
         self._pin(where.namespace, +1)
         try:
             page = await self.query(where, cursor=cursor, limit=1)
+            while not page.items and page.next_cursor is not None:  # a scan cut short
+                page = await self.query(where, cursor=page.next_cursor, limit=1)
             if page.items:
                 first: Message = page.items[0]
                 return first
