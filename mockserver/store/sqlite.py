@@ -3,9 +3,11 @@
 Python's own :mod:`sqlite3` with two threads, so the event loop never waits for the disk:
 
 - **one writer thread** owns the write connection.  Every write verb queues an operation and
-  awaits its future; the writer takes everything queued, runs it in *one* transaction (each
-  operation under its own SAVEPOINT, so one that fails, say a full namespace in reject mode,
-  fails alone) and commits, then answers every caller.  This group commit is what keeps
+  awaits its future; the writer takes everything queued, runs it in *one* transaction and
+  commits, then answers every caller with one wake-up per event loop.  An operation that
+  refuses (a full namespace in reject mode) does so before it writes anything, so it fails
+  alone; the appends of a batch are inserted together, and ring evictions are counted at once
+  but their rows deleted once per batch.  This group commit is what keeps
   throughput up under many concurrent senders, and is why this is not aiosqlite (one thread
   per connection, a commit per call);
 - **one reader thread** answers queries on its own connection: the write-ahead log lets it
@@ -34,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import MockServerError
+from ..errors import MockServerError, StoreFullError
 from .base import (
     MAX_SCAN,
     MESSAGE_OVERHEAD,
@@ -81,7 +83,6 @@ MIGRATIONS: list[str] = [
         id TEXT NOT NULL,
         head BLOB NOT NULL,
         exchange BLOB NOT NULL,
-        refs INTEGER NOT NULL,
         PRIMARY KEY (namespace, id)
     );
     CREATE TABLE violations (
@@ -128,13 +129,14 @@ class _Op:
     future: asyncio.Future[Any]
 
 
-def _answer(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _answer_all(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in items:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 def _message(row: tuple[int, str, bytes, bytes]) -> Message:
@@ -157,6 +159,15 @@ class SQLiteStore:
         self._read_conn: sqlite3.Connection | None = None
         self._opening = threading.Lock()
         self._clock = 0  # LRU order of namespaces, persisted as last_used
+        # Work the writer does once per batch rather than once per operation: the rows of
+        # ring evictions (already counted in the ledger), the namespaces used, and the
+        # batch's appends, inserted together by _flush.
+        self._pending: dict[str, int] = {}
+        self._touched: dict[str, int] = {}
+        self._new_subs: list[tuple[str, str, bytes, bytes]] = []
+        self._new_messages: list[tuple[str, str, str, str, str, str, bytes]] = []
+        self._announce: list[tuple[int, str, bytes, list[bytes]]] = []
+        self._fresh: list[Message] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -278,33 +289,44 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op in batch:
-                conn.execute("SAVEPOINT op")
+                # An operation refuses (StoreFullError, ValueError) before it writes
+                # anything, so a refusal needs no savepoint; anything else fails the batch.
                 try:
                     with self._lock:
                         result = op.run(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO op")
+                except (StoreFullError, ValueError) as exc:
                     results.append((None, exc))
                 else:
                     results.append((result, None))
-                conn.execute("RELEASE op")
+            with self._lock:
+                self._flush(conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             # The whole transaction is lost: fail every caller and re-read the truth.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             failed = MockServerError(f"sms-mockserver: writing {self.path} failed: {exc}")
             results = [(None, failed)] * len(batch)
+            self._fresh = []
+            self._new_subs.clear()
+            self._new_messages.clear()
+            self._announce.clear()
+            self._pending.clear()
+            self._touched.clear()
             with self._lock:
                 self._rebuild(conn)
-        notify: list[Message] = []
+        notify, self._fresh = self._fresh, []
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, Any]]] = {}
         for op, (result, error) in zip(batch, results, strict=True):
             if error is None and isinstance(result, _Notify):
                 notify += result.messages
                 result = result.value
-            # A caller whose loop has closed meanwhile has nobody to answer.
+            answers.setdefault(op.loop, []).append((op.future, result, error))
+        # One wake-up per event loop and batch, not one per caller.
+        for loop, items in answers.items():
+            # A loop that has closed meanwhile has nobody left to answer.
             with contextlib.suppress(RuntimeError):
-                op.loop.call_soon_threadsafe(_answer, op.future, result, error)
+                loop.call_soon_threadsafe(_answer_all, items)
         if notify:
             self._waiters.offer(notify)
 
@@ -329,23 +351,81 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _touch(self, conn: sqlite3.Connection, namespace: str) -> None:
+    def _touch(self, conn: sqlite3.Connection, namespace: str, new: bool | None = None) -> None:
         """Mark ``namespace`` most recently used; evict idle ones beyond ``max_namespaces``."""
         self._clock += 1
-        new = self._ledger.peek(namespace) is None
+        if new is None:
+            new = self._ledger.peek(namespace) is None
         self._ledger.use(namespace)
-        conn.execute(
-            "INSERT INTO namespaces (name, last_used) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET last_used = excluded.last_used",
-            (namespace, self._clock),
-        )
+        self._touched[namespace] = self._clock
         if new:
+            conn.execute(
+                "INSERT OR IGNORE INTO namespaces (name, last_used) VALUES (?, ?)",
+                (namespace, self._clock),
+            )
             for victim in self._ledger.surplus_namespaces(keep=namespace):
                 self._ledger.forget(victim, evicted=True)
                 self._drop(conn, victim)
                 self._save_meta(conn)
 
+    def _flush(self, conn: sqlite3.Connection) -> None:
+        """The batch's deferred work: insert its appends, delete ring-evicted rows, keep the
+        byte budget, and record each namespace's last use."""
+        if self._new_messages:
+            conn.executemany(
+                "INSERT OR REPLACE INTO submissions (namespace, id, head, exchange) "
+                "VALUES (?, ?, ?, ?)",
+                self._new_subs,
+            )
+            conn.executemany(
+                "INSERT INTO messages (namespace, id, sub, provider, to_number, status, row) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._new_messages,
+            )
+            if self._announce:
+                # One writer, one executemany: the rows got consecutive seqs.
+                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                first = last - len(self._new_messages) + 1
+                for offset, namespace, head, rows in self._announce:
+                    decoded = decode_head(head)
+                    self._fresh += [
+                        decode_message(first + offset + k, namespace, row, decoded)
+                        for k, row in enumerate(rows)
+                    ]
+            self._new_subs.clear()
+            self._new_messages.clear()
+            self._announce.clear()
+        for namespace, count in self._pending.items():
+            if self._ledger.peek(namespace) is not None:
+                freed = self._delete_oldest(conn, namespace, count)[1]
+                self._ledger.grew(namespace, -freed)
+                self._count_evicted(conn, namespace, count)
+        self._pending.clear()
+        current = next(reversed(self._touched), "")
+        while self._ledger.over_budget():
+            victim = self._ledger.budget_victim(current)
+            if victim is None:
+                break
+            count, freed = self._delete_oldest(conn, victim, 1)
+            self._ledger.evicted(victim, count, freed)
+            self._count_evicted(conn, victim, count)
+        conn.executemany(
+            "UPDATE namespaces SET last_used = ? WHERE name = ?",
+            [(clock, name) for name, clock in self._touched.items()],
+        )
+        self._touched.clear()
+
+    @staticmethod
+    def _count_evicted(conn: sqlite3.Connection, namespace: str, count: int) -> None:
+        conn.execute(
+            "UPDATE namespaces SET evicted_messages = evicted_messages + ? WHERE name = ?",
+            (count, namespace),
+        )
+
     def _drop(self, conn: sqlite3.Connection, namespace: str) -> None:
+        self._flush(conn)  # appends queued before the drop go with it, not after
+        self._pending.pop(namespace, None)
+        self._touched.pop(namespace, None)
         for table in _NAMESPACED:
             column = "name" if table == "namespaces" else "namespace"
             conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (namespace,))
@@ -361,39 +441,38 @@ class SQLiteStore:
             ],
         )
 
-    def _evict(self, conn: sqlite3.Connection, namespace: str, count: int) -> int:
-        """Delete the ``count`` oldest messages of ``namespace`` (and orphaned submissions)."""
+    def _delete_oldest(
+        self, conn: sqlite3.Connection, namespace: str, count: int
+    ) -> tuple[int, int]:
+        """Delete the ``count`` oldest messages of ``namespace`` and the submissions left
+        with none; returns (messages deleted, bytes freed as the budget counts them)."""
         rows = conn.execute(
             "SELECT seq, sub, length(row) FROM messages WHERE namespace = ? ORDER BY seq LIMIT ?",
             (namespace, count),
         ).fetchall()
         if not rows:
-            return 0
-        conn.execute(
-            "DELETE FROM messages WHERE namespace = ? AND seq <= ?", (namespace, rows[-1][0])
-        )
+            return 0, 0
+        floor = rows[-1][0]
+        conn.execute("DELETE FROM messages WHERE namespace = ? AND seq <= ?", (namespace, floor))
         freed = sum(r[2] for r in rows) + MESSAGE_OVERHEAD * len(rows)
-        per_sub: dict[str, int] = {}
-        for _, sub, _ in rows:
-            per_sub[sub] = per_sub.get(sub, 0) + 1
-        for sub, n in per_sub.items():
-            conn.execute(
-                "UPDATE submissions SET refs = refs - ? WHERE namespace = ? AND id = ?",
-                (n, namespace, sub),
-            )
-        for (size,) in conn.execute(
-            "SELECT length(head) + length(exchange) FROM submissions "
-            "WHERE namespace = ? AND refs <= 0",
-            (namespace,),
-        ).fetchall():
-            freed += size + SUBMISSION_OVERHEAD
-        conn.execute("DELETE FROM submissions WHERE namespace = ? AND refs <= 0", (namespace,))
-        self._ledger.evicted(namespace, len(rows), freed)
-        conn.execute(
-            "UPDATE namespaces SET evicted_messages = evicted_messages + ? WHERE name = ?",
-            (len(rows), namespace),
-        )
-        return len(rows)
+        # A submission's messages are appended together, so only the submission of the first
+        # message left can still have some: every other one goes (found by key, no scan).
+        left = conn.execute(
+            "SELECT sub FROM messages WHERE namespace = ? AND seq > ? ORDER BY seq LIMIT 1",
+            (namespace, floor),
+        ).fetchone()
+        dead = [sub for sub in dict.fromkeys(r[1] for r in rows) if left is None or sub != left[0]]
+        for start in range(0, len(dead), 500):
+            part = dead[start : start + 500]
+            where = f"namespace = ? AND id IN ({', '.join('?' * len(part))})"
+            size, found = conn.execute(
+                "SELECT coalesce(sum(length(head) + length(exchange)), 0), count(*) "
+                f"FROM submissions WHERE {where}",
+                (namespace, *part),
+            ).fetchone()
+            conn.execute(f"DELETE FROM submissions WHERE {where}", (namespace, *part))
+            freed += size + SUBMISSION_OVERHEAD * found
+        return len(rows), freed
 
     # ------------------------------------------------------------------ journal
 
@@ -410,36 +489,19 @@ class SQLiteStore:
 
         def run(conn: sqlite3.Connection) -> Any:
             ledger = self._ledger
-            self._touch(conn, namespace)
-            excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError
-            evicted = self._evict(conn, namespace, excess) if excess else 0
-            conn.execute(
-                "INSERT OR REPLACE INTO submissions (namespace, id, head, exchange, refs) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (namespace, submission.id, head, exchange, n),
-            )
-            conn.executemany(
-                "INSERT INTO messages (namespace, id, sub, provider, to_number, status, row) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                records,
-            )
-            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            new = ledger.peek(namespace) is None
+            excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError: before SQL
+            self._touch(conn, namespace, new)
+            if excess:
+                # Counted now; the rows are deleted (and their bytes freed) once per batch.
+                ledger.evicted(namespace, excess, 0)
+                self._pending[namespace] = self._pending.get(namespace, 0) + excess
+            if self._waiters.wanted(namespace):
+                self._announce.append((len(self._new_messages), namespace, head, rows))
+            self._new_subs.append((namespace, submission.id, head, exchange))
+            self._new_messages += records
             ledger.added(namespace, n, size)
-            while ledger.over_budget():
-                victim = ledger.budget_victim(namespace)
-                if victim is None:
-                    break
-                dropped = self._evict(conn, victim, 1)
-                if victim == namespace:
-                    evicted += dropped
-            if not self._waiters.wanted(namespace):
-                return evicted
-            decoded = decode_head(head)
-            fresh = [
-                decode_message(last - n + 1 + k, namespace, row, decoded)
-                for k, row in enumerate(rows)
-            ]
-            return _Notify(evicted, fresh)
+            return excess
 
         result: int = await self._write(run)
         return result
@@ -540,6 +602,7 @@ class SQLiteStore:
         """Change a message's status and add the change to its history."""
 
         def run(conn: sqlite3.Connection) -> Any:
+            self._flush(conn)  # a message appended earlier in this batch is found
             found = conn.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM {_JOIN} WHERE m.id = ? AND m.namespace = ? "
                 "ORDER BY m.seq DESC LIMIT 1",
@@ -669,6 +732,7 @@ class SQLiteStore:
         """Forget one namespace, or all but the shared one; returns messages dropped."""
 
         def run(conn: sqlite3.Connection) -> int:
+            self._flush(conn)  # what was appended before the reset is reset with the rest
             if namespace is not None:
                 if namespace == SHARED:
                     return 0
@@ -677,6 +741,7 @@ class SQLiteStore:
             dropped = 0
             for name in [n for n in self._ledger.spaces if n != SHARED]:
                 dropped += self._ledger.forget(name, evicted=False)
+                self._touched.pop(name, None)
             for table in _NAMESPACED:
                 column = "name" if table == "namespaces" else "namespace"
                 conn.execute(f"DELETE FROM {table} WHERE {column} != ?", (SHARED,))
