@@ -114,7 +114,7 @@ class Number:
         return f"+{self.country_code} {self.national}"
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def parse_number(raw: str) -> Number | None:
     """Parse an international number with or without the leading ``+``; None if not valid."""
     text = raw.strip()

@@ -31,7 +31,7 @@ from ..binding import Binder, FormBindingError
 from ..config import Settings
 from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
-from ..sms import parse_number, segments
+from ..sms import Segments, parse_number, segments
 from ..store import SHARED, Recipient, Store, Submission
 from ..validation import RequestValidator
 from .common import (
@@ -89,6 +89,20 @@ class _Recipient(NamedTuple):
     quick: bool  # a QuickRecipients number (not a ContactID/GroupID entry)
     sms: bool
     email: bool
+
+
+class _Prepared(NamedTuple):
+    """A send checked and counted, waiting for its credits."""
+
+    msg: dict[str, Any]
+    text: str
+    seg: Segments
+    recipients: list[_Recipient]
+    ids: list[str]
+    by_key: dict[str, list[str]]
+    quick: int
+    sms_to: int
+    emails: int
 
 
 class TwoSms(Provider):
@@ -218,13 +232,14 @@ class TwoSms(Provider):
         ignored: list[FieldProblem] = []
         try:
             kind, raw = await self._read(request, headers)
-            if len(raw) > OFFLOAD_BYTES:
-                # A large body (thousands of recipients) takes a while to check: a worker
-                # thread does it, so that other clients are answered meanwhile.
+            # A large body (thousands of recipients) takes a while to check and to record:
+            # a worker thread does that work, so that other clients are answered meanwhile.
+            large = len(raw) > OFFLOAD_BYTES
+            if large:
                 prepared = await asyncio.to_thread(self._prepare, kind, raw, ignored)
             else:
                 prepared = self._prepare(kind, raw, ignored)
-            body = await self._accept(headers, namespace, account, *prepared)
+            body = await self._accept(headers, namespace, account, prepared, large)
         except _Reject as reject:
             return await self._envelope_error(reject, namespace, ignored)
         if ignored:
@@ -244,20 +259,31 @@ class TwoSms(Provider):
                 [FieldProblem("(body)", None, f"a request body of at most {exc.limit} bytes")],
             ) from None
 
-    def _prepare(
-        self, kind: str, raw: bytes, ignored: list[FieldProblem]
-    ) -> tuple[dict[str, Any], str, list[_Recipient]]:
-        """Everything about a send that needs no I/O: bind, validate, apply the rules.
-
-        Returns the bound message, its final text and its recipients.
-        """
+    def _prepare(self, kind: str, raw: bytes, ignored: list[FieldProblem]) -> _Prepared:
+        """Everything about a send before its credits that needs no I/O: bind, validate,
+        apply the rules, give each recipient its id and count what it costs."""
         instance, exact = self._bind(kind, raw, ignored)
         if not exact:
             problems = self.validator.problems(instance)
             if problems:
                 raise _Reject("validation", problems)
         text = self._check(instance)
-        return instance, text, self._recipients(instance["Contacts"])
+        recipients = self._recipients(instance["Contacts"])
+        quick = sms_to = emails = 0
+        # One id per recipient; two keys naming the same number (+1… and 1…) each get
+        # their own, side by side in that number's list.
+        by_key: dict[str, list[str]] = {}
+        ids: list[str] = []
+        for r in recipients:
+            quick += r.quick
+            sms_to += r.sms
+            emails += r.email
+            message_id = new_uuid()
+            ids.append(message_id)
+            by_key.setdefault(r.key, []).append(message_id)
+        return _Prepared(
+            instance, text, segments(text), recipients, ids, by_key, quick, sms_to, emails
+        )
 
     def _bind(
         self, kind: str, raw: bytes, ignored: list[FieldProblem]
@@ -370,25 +396,11 @@ class TwoSms(Provider):
         headers: Mapping[str, str],
         namespace: str,
         account: str,
-        msg: Mapping[str, Any],
-        text: str,
-        recipients: list[_Recipient],
+        p: _Prepared,
+        large: bool,
     ) -> bytes:
         now = self.clock()
-        seg = segments(text)
-        quick = sms_to = emails = 0
-        # One id per recipient; two keys naming the same number (+1… and 1…) each get
-        # their own, side by side in that number's list.
-        by_key: dict[str, list[str]] = {}
-        ids: list[str] = []
-        for r in recipients:
-            quick += r.quick
-            sms_to += r.sms
-            emails += r.email
-            message_id = new_uuid()
-            ids.append(message_id)
-            by_key.setdefault(r.key, []).append(message_id)
-        sms_count = seg.count * sms_to
+        sms_count = p.seg.count * p.sms_to
         start = self.settings.twosms_starting_credits
         credits = CREDITS_KEY + account
         spent = await self.store.add_account(namespace, credits, -sms_count, start=start)
@@ -399,7 +411,33 @@ class TwoSms(Provider):
                 "insufficient_credit",
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
-        before, after = spent
+        args = (headers, account, p, now, sms_count, *spent)
+        if large:
+            encoded, submission = await asyncio.to_thread(self._compose, *args)
+        else:
+            encoded, submission = self._compose(*args)
+        try:
+            await self.store.append(namespace, submission)
+        except StoreFullError as exc:
+            await self.store.add_account(namespace, credits, sms_count, start=start)
+            raise _Reject(
+                "store_full", detail=_store_full(exc, len(p.recipients)), status=507
+            ) from None
+        return encoded
+
+    def _compose(
+        self,
+        headers: Mapping[str, str],
+        account: str,
+        p: _Prepared,
+        now: float,
+        sms_count: int,
+        before: int,
+        after: int,
+    ) -> tuple[bytes, Submission]:
+        """The answer's bytes and the submission to store (encoded already, so that a large
+        one is encoded here rather than on the event loop)."""
+        msg = p.msg
         options = msg["Options"]
         when = options.get("DateToSend")
         scheduled = when if when and _epoch(when) > now else None
@@ -413,29 +451,30 @@ class TwoSms(Provider):
                         "AdvancedMessageID": (
                             new_uuid() if self._type_names.get(msg["Type"]) == "Advanced" else None
                         ),
-                        "StandardMessageIDs": by_key,
+                        "StandardMessageIDs": p.by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
-                    "NoOfContacts": str(len(recipients) - quick),
-                    "NoOfQuickRecipients": str(quick),
+                    "NoOfContacts": str(len(p.recipients) - p.quick),
+                    "NoOfQuickRecipients": str(p.quick),
                     "NoOfSMS": str(sms_count),
-                    "NoOfEmails": str(emails),
+                    "NoOfEmails": str(p.emails),
                     "PreTransaction": str(before),
                     "PostTransaction": str(after),
                     "CreditsUsed": str(before - after),
-                    "MessageText": text,
+                    "MessageText": p.text,
                 },
             },
         }
         status = "scheduled" if scheduled else "queued"
         encoded = orjson.dumps(body)  # sent and kept as these bytes
+        seg = p.seg
         submission = Submission(
-            id=ids[0] if len(ids) == 1 else new_uuid(),
+            id=p.ids[0] if len(p.ids) == 1 else new_uuid(),
             provider=PROVIDER,
             operation=self.send_op.id,
             created_at=now,
             sender=str(options.get("Sender") or ""),
-            text=text,
+            text=p.text,
             encoding=seg.encoding,
             recipients=tuple(
                 Recipient(
@@ -445,21 +484,15 @@ class TwoSms(Provider):
                     segments=seg.count if r.sms else 0,
                     status=status,
                 )
-                for r, message_id in zip(recipients, ids, strict=True)
+                for r, message_id in zip(p.recipients, p.ids, strict=True)
             ),
             scheduled_at=scheduled,
             headers=self.stored_headers(headers),
             request=msg,
             response=encoded,
         )
-        try:
-            await self.store.append(namespace, submission)
-        except StoreFullError as exc:
-            await self.store.add_account(namespace, credits, sms_count, start=start)
-            raise _Reject(
-                "store_full", detail=_store_full(exc, len(recipients)), status=507
-            ) from None
-        return encoded
+        submission.encode()
+        return encoded, submission
 
     # ------------------------------------------------------------------ errors
 

@@ -110,7 +110,7 @@ class MemoryStore:
 
     async def append(self, namespace: str, submission: Submission) -> int:
         """Keep a submission and its messages; returns how many old messages were evicted."""
-        head, exchange, rows = submission.head(), submission.exchange(), submission.message_rows()
+        head, exchange, rows = submission.encode()
         n = len(rows)
         size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
         size += sum(map(len, rows)) + MESSAGE_OVERHEAD * n

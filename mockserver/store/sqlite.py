@@ -168,6 +168,8 @@ class SQLiteStore:
         self._new_messages: list[tuple[str, str, str, str, str, str, bytes]] = []
         self._announce: list[tuple[int, str, bytes, list[bytes]]] = []
         self._fresh: list[Message] = []
+        #: Keys in the shared namespace (tokens), for /_mock/health without a query.
+        self._shared_keys = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -259,6 +261,9 @@ class SQLiteStore:
             stats.violations = count
             ledger.grew(name, size)
         self._ledger = ledger
+        self._shared_keys = conn.execute(
+            "SELECT count(*) FROM accounts WHERE namespace = ?", (SHARED,)
+        ).fetchone()[0]
 
     # ------------------------------------------------------------------ threads
 
@@ -478,7 +483,7 @@ class SQLiteStore:
 
     async def append(self, namespace: str, submission: Submission) -> int:
         """Keep a submission and its messages; durable when this returns."""
-        head, exchange, rows = submission.head(), submission.exchange(), submission.message_rows()
+        head, exchange, rows = submission.encode()
         size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
         size += sum(map(len, rows)) + MESSAGE_OVERHEAD * len(rows)
         records = [
@@ -755,13 +760,7 @@ class SQLiteStore:
         with self._lock:
             data = self._ledger.usage()
 
-        def run(conn: sqlite3.Connection) -> int:
-            count: int = conn.execute(
-                "SELECT count(*) FROM accounts WHERE namespace = ?", (SHARED,)
-            ).fetchone()[0]
-            return count
-
-        data["tokens"] = await self._read(run)
+            data["tokens"] = self._shared_keys
         data["store"] = self.url
         return data
 
@@ -805,6 +804,10 @@ class SQLiteStore:
                 "VALUES (?, ?, ?, ?)",
                 (namespace, key, blob, expires_at),
             )
+            if namespace == SHARED:
+                self._shared_keys = conn.execute(
+                    "SELECT count(*) FROM accounts WHERE namespace = ?", (SHARED,)
+                ).fetchone()[0]
             return True
 
         stored: bool = await self._write(run)
