@@ -9,7 +9,7 @@ PORT   ?= 8910
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: serve test lint typecheck pytest contracts bench wheel clean
+.PHONY: serve test lint typecheck pytest contracts bench bench-store wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ contracts: $(STAMP_RUN)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
+
+# The journal's bounds on a real server: big sends, paging, memory over many namespaces.
+bench-store: $(STAMP_TEST)
+	$(BIN)/python bench/store_bounds.py
 
 wheel: $(STAMP_TEST)
 	rm -rf dist

@@ -128,24 +128,8 @@ class MockServer:
         text: str | None = None,
     ) -> list[Message]:
         """Kept messages, oldest first, following every page."""
-        out: list[Message] = []
-        cursor = None
-        while True:
-            _, body = self._admin(
-                "GET",
-                "/messages",
-                namespace=namespace,
-                provider=provider,
-                to=to,
-                status=status,
-                text=text,
-                cursor=cursor,
-                limit=1000,
-            )
-            out += [Message.from_json(m) for m in body["messages"]]
-            cursor = body["next_cursor"]
-            if cursor is None:
-                return out
+        filters = {"namespace": namespace, "provider": provider, "to": to, "status": status}
+        return [Message.from_json(m) for m in self._every("/messages", text=text, **filters)]
 
     def wait_for(
         self,
@@ -179,21 +163,20 @@ class MockServer:
         self, *, namespace: str | None = None, provider: str | None = None
     ) -> list[Violation]:
         """Contract violations seen in requests, oldest first."""
-        out: list[Violation] = []
+        found = self._every("/violations", namespace=namespace, provider=provider)
+        return [Violation.from_json(v) for v in found]
+
+    def _every(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a paged admin listing, following ``next_cursor``."""
+        key = path.rsplit("/", 1)[-1]
+        items: list[Any] = []
         cursor = None
         while True:
-            _, body = self._admin(
-                "GET",
-                "/violations",
-                namespace=namespace,
-                provider=provider,
-                cursor=cursor,
-                limit=1000,
-            )
-            out += [Violation.from_json(v) for v in body["violations"]]
+            _, body = self._admin("GET", path, cursor=cursor, limit=1000, **params)
+            items += body[key]
             cursor = body["next_cursor"]
             if cursor is None:
-                return out
+                return items
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget messages, violations and credit balances (tokens stay valid)."""

@@ -665,35 +665,14 @@ class SQLiteStore:
         def run(conn: sqlite3.Connection) -> None:
             self._touch(conn, namespace)
             drop = self._ledger.violation_room(namespace, len(blobs))
-            size = 0
-            if drop:
-                old = conn.execute(
-                    "SELECT seq, length(blob) FROM violations WHERE namespace = ? "
-                    "ORDER BY seq LIMIT ?",
-                    (namespace, drop),
-                ).fetchall()
-                conn.execute(
-                    "DELETE FROM violations WHERE namespace = ? AND seq <= ?",
-                    (namespace, old[-1][0]),
-                )
-                size -= sum(r[1] for r in old) + VIOLATION_OVERHEAD * len(old)
+            size = -self._delete_violations(conn, namespace, drop)
             conn.executemany(
                 "INSERT INTO violations (namespace, provider, blob) VALUES (?, ?, ?)", blobs
             )
             size += sum(len(b[2]) for b in blobs) + VIOLATION_OVERHEAD * len(blobs)
-            kept = min(len(blobs), self.limits.max_violations)
-            extra = len(blobs) - kept
-            if extra:  # more in this one call than the ring holds
-                old = conn.execute(
-                    "SELECT seq, length(blob) FROM violations WHERE namespace = ? "
-                    "ORDER BY seq LIMIT ?",
-                    (namespace, extra),
-                ).fetchall()
-                conn.execute(
-                    "DELETE FROM violations WHERE namespace = ? AND seq <= ?",
-                    (namespace, old[-1][0]),
-                )
-                size -= sum(r[1] for r in old) + VIOLATION_OVERHEAD * len(old)
+            # More in this one call than the ring holds: the oldest of them go too.
+            extra = max(0, len(blobs) - self.limits.max_violations)
+            size -= self._delete_violations(conn, namespace, extra)
             self._ledger.violations_added(namespace, len(blobs), size, drop + extra)
             conn.execute(
                 "UPDATE namespaces SET evicted_violations = evicted_violations + ? WHERE name = ?",
@@ -701,6 +680,22 @@ class SQLiteStore:
             )
 
         await self._write(run)
+
+    @staticmethod
+    def _delete_violations(conn: sqlite3.Connection, namespace: str, count: int) -> int:
+        """Delete the ``count`` oldest violations of ``namespace``; the bytes freed."""
+        if count <= 0:
+            return 0
+        old = conn.execute(
+            "SELECT seq, length(blob) FROM violations WHERE namespace = ? ORDER BY seq LIMIT ?",
+            (namespace, count),
+        ).fetchall()
+        if not old:
+            return 0
+        conn.execute(
+            "DELETE FROM violations WHERE namespace = ? AND seq <= ?", (namespace, old[-1][0])
+        )
+        return int(sum(r[1] for r in old)) + VIOLATION_OVERHEAD * len(old)
 
     async def violations(
         self,
