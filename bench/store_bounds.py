@@ -258,7 +258,7 @@ def paging(store: str, tmp: Path) -> list[Figure]:
             store,
             "cursor walk: ids seen / distinct / stored",
             len(seen),
-            "ids",
+            "",
             "each of 200,000 once",
             once,
             f"{len(set(seen))} distinct, {stored} stored",

@@ -33,6 +33,7 @@ from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
 from ..sms import Segments, parse_number, segments
 from ..store import SHARED, Recipient, Store, Submission
+from ..store.records import compact
 from ..validation import RequestValidator
 from .common import (
     BodyTooLarge,
@@ -466,7 +467,7 @@ class TwoSms(Provider):
             },
         }
         status = "scheduled" if scheduled else "queued"
-        encoded = orjson.dumps(body)  # sent and kept as these bytes
+        encoded = compact(orjson.dumps(body))  # sent and kept as these bytes
         seg = p.seg
         submission = Submission(
             id=p.ids[0] if len(p.ids) == 1 else new_uuid(),

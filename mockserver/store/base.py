@@ -150,7 +150,8 @@ class Ledger:
 
     def surplus_namespaces(self, keep: str) -> list[str]:
         """Idle namespaces to evict so that at most ``max_namespaces`` remain (LRU first)."""
-        excess = len(self.spaces) - self.limits.max_namespaces
+        # The shared namespace (tokens) is not one of the max_namespaces.
+        excess = len(self.spaces) - (SHARED in self.spaces) - self.limits.max_namespaces
         out: list[str] = []
         if excess <= 0:
             return out

@@ -33,6 +33,7 @@ __all__ = [
     "Violation",
     "bound_headers",
     "bound_value",
+    "compact",
     "page_of",
 ]
 
@@ -129,19 +130,21 @@ class Submission:
 
     def exchange(self) -> bytes:
         """The part shown when one request is inspected (headers, request, response)."""
-        return orjson.dumps(
-            {
-                "v": SCHEMA_VERSION,
-                "headers": dict(self.headers),
-                "request": self.request,
-                "status_code": self.status_code,
-                "response": (
-                    orjson.Fragment(self.response)
-                    if isinstance(self.response, bytes)
-                    else self.response
-                ),
-            },
-            default=_fallback,
+        return compact(
+            orjson.dumps(
+                {
+                    "v": SCHEMA_VERSION,
+                    "headers": dict(self.headers),
+                    "request": self.request,
+                    "status_code": self.status_code,
+                    "response": (
+                        orjson.Fragment(self.response)
+                        if isinstance(self.response, bytes)
+                        else self.response
+                    ),
+                },
+                default=_fallback,
+            )
         )
 
     def message_rows(self) -> list[bytes]:
@@ -166,7 +169,7 @@ class Submission:
         if len(rows) > 1:
             # orjson leaves each short result in an allocation of about 4 KB: 10,000 rows
             # held until a store copies them would take 40 MB, compact copies 2.5 MB.
-            rows = [bytes(memoryview(row)) for row in rows]
+            rows = [compact(row) for row in rows]
         return rows
 
 
@@ -394,6 +397,13 @@ class RecordBounds:
     max_headers: int = 64
     max_header_bytes: int = 16 * 1024
     max_value_bytes: int = 1024
+
+
+def compact(blob: bytes) -> bytes:
+    """``blob`` in an allocation of its own size: orjson leaves a short result in about 4 KB,
+    and a large one in up to twice its size (a 600 KB answer to a 10,000-recipient send
+    arrived in a 4 MB buffer)."""
+    return bytes(memoryview(blob))
 
 
 def bound_headers(headers: Mapping[str, str], bounds: RecordBounds) -> dict[str, str]:

@@ -28,6 +28,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ MIGRATIONS: list[str] = [
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA = len(MIGRATIONS)
 
+#: Rows inserted by one executemany call before the writer lets other threads run.
+_INSERT_SLICE = 500
 _NAMESPACED = ("messages", "submissions", "violations", "accounts", "control", "namespaces")
 _MESSAGE_COLUMNS = "m.seq, m.namespace, m.row, s.head"
 _JOIN = "messages m JOIN submissions s ON s.namespace = m.namespace AND s.id = m.sub"
@@ -382,11 +385,17 @@ class SQLiteStore:
                 "VALUES (?, ?, ?, ?)",
                 self._new_subs,
             )
-            conn.executemany(
+            insert = (
                 "INSERT INTO messages (namespace, id, sub, provider, to_number, status, row) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._new_messages,
+                "VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
+            new = self._new_messages
+            for start in range(0, len(new), _INSERT_SLICE):
+                if start:
+                    # Binding rows holds the GIL: let the event loop in between slices, so
+                    # a 10,000-recipient send does not hold other clients' answers.
+                    time.sleep(0)
+                conn.executemany(insert, new[start : start + _INSERT_SLICE])
             if self._announce:
                 # One writer, one executemany: the rows got consecutive seqs.
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
