@@ -390,7 +390,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise BenchError(f"server not listening after {SERVER_START_TIMEOUT:.0f}s:\n{_server_log(log)}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_server(proc: subprocess.Popen[Any]) -> None:
     """Stop the server process this script started (SIGTERM, then SIGKILL)."""
     if proc.poll() is not None:
         return
@@ -424,7 +424,7 @@ def serve(target: Target, port: int, log: Path) -> Iterator[subprocess.Popen[byt
         _wait_ready(proc, port, log)
         yield proc
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 def check_sample(target: Target, request: HttpRequest, port: int, when: str) -> None:

@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from bench.run import stop_server
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
 TWOSMS = "/api/v2/sms/messages"
@@ -119,12 +121,7 @@ def serve(store: str, tmp: Path, config: str = "") -> Iterator[Server]:
             raise RuntimeError(f"the server did not start: {first!r}")
         yield Server(proc, first.rsplit(" ", 1)[-1].strip())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
