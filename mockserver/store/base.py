@@ -272,12 +272,13 @@ class Ledger:
 class Journal(Protocol):
     """Accepted requests, their messages, status changes and violations."""
 
-    async def append(self, namespace: str, submission: Submission) -> int:
+    async def append(self, namespace: str, submission: Submission) -> None:
         """Keep one accepted request and one message per recipient, all or none.
 
-        Returns how many old messages were evicted to make room; raises
+        Old messages evicted to make room are counted in :meth:`Store.usage`; raises
         :class:`~mockserver.errors.StoreFullError` when the store is set to refuse instead.
-        The write is durable (for a durable back-end) when this returns.
+        The write is durable (for a durable back-end) when this returns, and every verb
+        called after it sees it.
         """
         ...
 
