@@ -2,7 +2,8 @@
 
 Segments: a single SMS carries 140 octets, i.e. 160 GSM-7 septets or 70 UCS-2 code units;
 a concatenated part loses 6 octets to the UDH, leaving 153 septets or 67 code units
-(notes/providers.md section 3).  A GSM-7 extension character (``^{}\\[~]|€`` and form feed)
+(140 * 8 / 7 = 160 and 140 * 8 / 16 = 70; 134 * 8 / 7 = 153 and 134 * 8 / 16 = 67, rounded
+down).  A GSM-7 extension character (``^{}\\[~]|€`` and form feed)
 takes two septets and is never split across parts; neither is a UTF-16 surrogate pair.
 The GSM 03.38 alphabet comes from ``gsm0338``'s tables; numbers use ``phonenumbers``.
 """

@@ -48,7 +48,7 @@ def test_a_surrogate_pair_is_not_split_across_parts() -> None:
 
 
 def reference_segments(text: str) -> tuple[str, int, int]:
-    """The rule spelled out a character at a time (notes/providers.md section 3)."""
+    """The rule spelled out a character at a time (the ``mockserver.sms`` docstring)."""
     try:
         encoding, widths = "GSM-7", [len(ch.encode("gsm03.38")) for ch in text]
     except UnicodeEncodeError:
