@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
+from .runtime import Runtime
 from .sms import parse_number
 from .store import DEFAULT_NAMESPACE, MessageFilter, Page, Store
 
@@ -112,7 +113,7 @@ def _page(items_key: str, page: Page) -> dict[str, Any]:
     }
 
 
-def admin_routes(store: Store, version: str, settings: Settings) -> list[Route]:
+def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtime) -> list[Route]:
     """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
     change them."""
 
@@ -122,6 +123,8 @@ def admin_routes(store: Store, version: str, settings: Settings) -> list[Route]:
                 "status": "ok",
                 "version": version,
                 "providers": list(PROVIDERS),
+                # The random source's seed: `serve --seed N` replays this run's ids.
+                "seed": runtime.seed,
                 "store": await store.usage(),
             }
         )

@@ -20,6 +20,7 @@ from .config import Settings
 from .providers.common import Endpoint, Provider
 from .providers.twosms import TwoSms
 from .providers.zoho_voice import ZohoVoice
+from .runtime import Runtime
 from .store import MemoryStore, Store
 
 __all__ = ["create_app"]
@@ -36,13 +37,19 @@ def create_app(
     ``settings`` defaults to :class:`Settings()`, ``store`` to an in-memory store bounded by
     the settings (``max_messages``, ``max_store_bytes``, …), ``clock`` (epoch seconds) to the
     real time.  The app's lifespan opens the store and closes it (finishing its writes) on
-    shutdown.  The store is ``app.state.store`` and the settings ``app.state.settings``.
+    shutdown, and runs the runtime's task group in between.  The store is
+    ``app.state.store``, the settings ``app.state.settings`` and the runtime (clocks, the
+    seeded random source, background tasks) ``app.state.runtime``.
     """
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(settings.store_limits())
-    providers: list[Provider] = [TwoSms(settings, store, clock), ZohoVoice(settings, store, clock)]
+    runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
+    providers: list[Provider] = [
+        TwoSms(settings, store, runtime),
+        ZohoVoice(settings, store, runtime),
+    ]
     routes: list[BaseRoute] = [route for p in providers for route in p.routes()]
-    routes += admin_routes(store, __version__, settings)
+    routes += admin_routes(store, __version__, settings, runtime)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Wrong method or unknown path: JSON, in the provider's shape on its own paths."""
@@ -62,7 +69,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         try:
-            yield
+            async with runtime.running():
+                yield
         finally:
             await store.close()
 
@@ -74,6 +82,7 @@ def create_app(
     )
     app.state.store = store
     app.state.settings = settings
+    app.state.runtime = runtime
     return app
 
 

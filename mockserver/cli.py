@@ -51,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     serve.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "seed of the random source behind message ids: two servers started with the same "
+            "seed answer the same requests with the same ids (default: a fresh seed, shown by "
+            "/_mock/health)"
+        ),
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -74,6 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = Settings.from_file(args.config) if args.config else Settings()
+    if args.seed is not None:
+        settings = settings.replace(seed=args.seed)
     store = store_from_url(
         args.store or os.environ.get(STORE_ENV) or "sqlite", settings.store_limits()
     )
@@ -101,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         lines = [
             f"sms-mockserver {__version__} listening on {base}",
             f"store: {store.url}",
+            f"seed: {app.state.runtime.seed}",
             "routes:",
         ]
         for route in app.routes:

@@ -65,6 +65,11 @@ class Settings:
     #: A violation keeps at most this many bytes of the JSON of what was sent.
     max_violation_value_bytes: int = 1024
 
+    # ---- the runtime
+    #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
+    #: unpredictable seed per start, shown by /_mock/health so that a run can be replayed.
+    seed: int | None = None
+
     # ---- Zoho Voice
     #: HTTP status of ZVSMS error bodies (not documented; some clients expect 200).
     zoho_error_status: int = 400
@@ -78,7 +83,8 @@ class Settings:
     #: True: error messages name the field and what was expected. False: the provider's bare
     #: documented wording ("Bad Request").
     zoho_error_detail: bool = True
-    #: The v1 page says 1000 characters, the older KB 10,000 (notes/providers.md 1.2).
+    #: Zoho's v1 page says 1000 characters, the older KB 10,000 (both pages are cited in
+    #: contracts/zoho_voice/send_sms.toml).
     zoho_max_message_length: int = 1000
     #: Lower-case ISO-2 codes accepted as destinations; ``None`` accepts every country.
     zoho_allowed_countries: frozenset[str] | None = None
@@ -88,7 +94,7 @@ class Settings:
     zoho_user_name: str = "Mock User"
     zoho_email: str = "mock.user@example.com"
     #: How many ``mms_media`` files one send may carry. The document shows one part; that
-    #: ``mmsMeta`` is an array suggests more may be allowed (notes/providers.md 1.7).
+    #: ``mmsMeta`` is an array suggests more may be allowed (Zoho does not say).
     zoho_max_media_files: int = 1
     #: ``mmsMeta[].bucketName`` of stored media.
     zoho_bucket_name: str = "zohovoice-mms-mock"
@@ -100,7 +106,8 @@ class Settings:
     # ---- 2sms
     #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
     twosms_error_status: int = 400
-    #: Access-token lifetime: "expires after 8 hours" (notes/providers.md 2.2).
+    #: Access-token lifetime: "expires after 8 hours" (2sms US "SMS Plus / RESTful API" page,
+    #: https://us.2sms.us/2020/06/30/smsplus/).
     twosms_token_lifetime_seconds: int = 28_800
     #: client_id -> client_secret accepted by POST /Token; ``None`` accepts any non-empty pair.
     twosms_clients: Mapping[str, str] | None = None
@@ -113,7 +120,8 @@ class Settings:
             {"86dc152b-ccbb-4be8-b283-fdd250329113": "Hello {1}, your reference is {3}."}
         )
     )
-    #: MessageRequestType members, name -> number (INFERENCE, notes/providers.md 2.3).
+    #: MessageRequestType members, name -> number (INFERENCE: 2sms documents only 1 = Standard;
+    #: the reasoning is in the ``Type`` entry of contracts/twosms/send_messages.toml).
     twosms_message_types: Mapping[str, int] = field(
         default_factory=lambda: _frozen({"Advanced": 0, "Standard": 1, "Recurring": 2})
     )
@@ -153,6 +161,10 @@ class Settings:
         if self.on_full not in ("evict", "reject"):
             raise MockServerError(
                 f"sms-mockserver: setting on_full must be 'evict' or 'reject', got {self.on_full!r}"
+            )
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise MockServerError(
+                f"sms-mockserver: setting seed must be from 0 to 2**63 - 1, got {self.seed}"
             )
         for name in ("zoho_error_status", "zoho_auth_error_status", "twosms_error_status"):
             if not 200 <= getattr(self, name) <= 599:
@@ -276,6 +288,7 @@ _KINDS: dict[str, Any] = {
     "zoho_bucket_name": str,
     "zoho_account_timezone": str,
     "on_full": str,
+    "seed": (int, None),
 }
 
 

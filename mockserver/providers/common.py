@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import FieldProblem
+from ..runtime import Runtime
 from ..store import DEFAULT_NAMESPACE, Store, Violation
 from ..store.records import bound_headers, bound_value
 
@@ -29,12 +28,12 @@ __all__ = [
     "json_response",
     "media_type",
     "namespace_of",
-    "new_uuid",
     "read_body",
     "redact_headers",
 ]
 
-#: Header that picks the state partition a request belongs to (DESIGN.md, namespaces).
+#: Header that picks the state partition a request belongs to, so that parallel test workers
+#: sharing one server never see each other's messages (README.md, "Endpoints").
 NAMESPACE_HEADER = "x-mock-namespace"
 
 
@@ -114,17 +113,16 @@ def media_type(headers: Mapping[str, str]) -> str:
 
 
 class Provider:
-    """What every provider module shares: settings, the store, the clock, and the
-    recording of contract violations.  Subclasses set ``name`` and implement ``routes``."""
+    """What every provider module shares: settings, the store, the runtime (clocks, the
+    random source), and the recording of contract violations.  Subclasses set ``name`` and
+    implement ``routes``."""
 
     name = ""
 
-    def __init__(
-        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, runtime: Runtime) -> None:
         self.settings = settings
         self.store = store
-        self.clock = clock
+        self.runtime = runtime
         self.bounds = settings.store_limits().records
 
     def stored_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -157,7 +155,7 @@ class Provider:
         """
         if not problems:
             return
-        now = self.clock()
+        now = self.runtime.now(namespace)
         violations = []
         for p in problems:
             sent, size, truncated = bound_value(p.sent, self.bounds)
@@ -174,21 +172,6 @@ class Provider:
                 )
             )
         await self.store.record_violations(namespace, violations)
-
-
-_UUID_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
-_UUID_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
-
-
-def new_uuid() -> str:
-    """A random (version 4) UUID string.
-
-    Built from ``random.getrandbits`` rather than ``uuid.uuid4()``: the ids only need to be
-    unique within a mock, and ``uuid4`` costs a system call per id (seen in the profile
-    behind ``make bench``).
-    """
-    h = "%032x" % (random.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class _JSON(Response):

@@ -1,13 +1,15 @@
 """2sms "POST api/v2/sms/messages" and "POST /Token": wire format and wording, nothing else.
 
-Document: shared/provider-docs/twosms-send-messages-v2.txt; token flow: notes/providers.md 2.2.
+Document: the 2sms help page "POST api/v2/sms/messages"
+(https://portal.2sms.us/Help/Api/POST-api-v2-sms-messages); token flow: the 2sms US
+"SMS Plus / RESTful API" page (https://us.2sms.us/2020/06/30/smsplus/).
 The field rules come from contracts/twosms/*.toml through the shared validation engine;
 request bodies are bound as ASP.NET binds them (:mod:`mockserver.binding`).  This module adds
 what a schema cannot say (tokens, recipients across three maps, Content-or-Template,
 recurring options, templates, credits) and shapes the ``{"Error", "ResponseData"}`` envelope.
 
-Precedence (DESIGN.md): auth -> content type -> body parse -> fields -> business rules ->
-credits -> store.
+Precedence (README.md, "2sms behaviour"): auth -> content type -> body parse -> fields ->
+business rules -> credits -> store; the first failing stage answers.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import asyncio
 import codecs
 import re
 import secrets
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -31,6 +32,7 @@ from ..binding import Binder, FormBindingError
 from ..config import Settings
 from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
+from ..runtime import Runtime
 from ..sms import Segments, parse_number, segments
 from ..store import SHARED, Recipient, Store, Submission
 from ..store.records import compact
@@ -44,7 +46,6 @@ from .common import (
     json_response,
     media_type,
     namespace_of,
-    new_uuid,
     read_body,
 )
 
@@ -111,10 +112,8 @@ class TwoSms(Provider):
 
     name = PROVIDER
 
-    def __init__(
-        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time
-    ) -> None:
-        super().__init__(settings, store, clock)
+    def __init__(self, settings: Settings, store: Store, runtime: Runtime) -> None:
+        super().__init__(settings, store, runtime)
         contract = load_contract(PROVIDER)
         self.send_op = contract.operation("twosmsSendMessagesV2")
         self.token_op = contract.operation("twosmsToken")
@@ -194,7 +193,7 @@ class TwoSms(Provider):
             return _oauth_error("invalid_client", "the client_id or client_secret is incorrect")
         token = secrets.token_urlsafe(32)
         lifetime = self.settings.twosms_token_lifetime_seconds
-        now = self.clock()
+        now = self.runtime.now()  # tokens belong to no namespace: the app's clock
         if not await self.store.put_account(
             SHARED, TOKEN_KEY + token, client_id, now=now, expires_at=now + lifetime
         ):
@@ -224,7 +223,7 @@ class TwoSms(Provider):
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()
         account = (
-            await self.store.get_account(SHARED, TOKEN_KEY + token, now=self.clock())
+            await self.store.get_account(SHARED, TOKEN_KEY + token, now=self.runtime.now())
             if token and scheme.lower() == "bearer"
             else None
         )
@@ -279,7 +278,7 @@ class TwoSms(Provider):
             quick += r.quick
             sms_to += r.sms
             emails += r.email
-            message_id = new_uuid()
+            message_id = self.runtime.new_uuid()
             ids.append(message_id)
             by_key.setdefault(r.key, []).append(message_id)
         return _Prepared(
@@ -400,7 +399,7 @@ class TwoSms(Provider):
         p: _Prepared,
         large: bool,
     ) -> bytes:
-        now = self.clock()
+        now = self.runtime.now(namespace)
         sms_count = p.seg.count * p.sms_to
         start = self.settings.twosms_starting_credits
         credits = CREDITS_KEY + account
@@ -450,7 +449,9 @@ class TwoSms(Provider):
                 "Detail": {
                     "IDs": {
                         "AdvancedMessageID": (
-                            new_uuid() if self._type_names.get(msg["Type"]) == "Advanced" else None
+                            self.runtime.new_uuid()
+                            if self._type_names.get(msg["Type"]) == "Advanced"
+                            else None
                         ),
                         "StandardMessageIDs": p.by_key,
                     },
@@ -470,7 +471,7 @@ class TwoSms(Provider):
         encoded = compact(orjson.dumps(body))  # sent and kept as these bytes
         seg = p.seg
         submission = Submission(
-            id=p.ids[0] if len(p.ids) == 1 else new_uuid(),
+            id=p.ids[0] if len(p.ids) == 1 else self.runtime.new_uuid(),
             provider=PROVIDER,
             operation=self.send_op.id,
             created_at=now,

@@ -1,19 +1,19 @@
 """Zoho Voice "POST - Send SMS v2 version": wire format and error wording, nothing else.
 
-Document: shared/provider-docs/zoho-voice-send-sms-v2.txt.  The field rules come from
+Document: Zoho Voice "POST - Send SMS v2 version"
+(https://www.zoho.com/voice/api/send-sms-v2-version.html).  The field rules come from
 contracts/zoho_voice/send_sms.toml through :class:`~mockserver.validation.RequestValidator`;
 this module adds only what a schema cannot say (auth, multipart framing, cross-field rules,
 countries) and shapes the answers like Zoho does.
 
-Precedence (DESIGN.md): auth -> content type -> multipart parse -> sms_data -> other parts ->
-business rules -> store.
+Precedence (README.md, "Zoho Voice behaviour"): auth -> content type -> multipart parse ->
+sms_data -> other parts -> business rules -> store; the first failing stage answers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from ..config import Settings
 from ..contracts import load_contract
 from ..errors import FieldProblem, StoreFullError
 from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
+from ..runtime import Runtime
 from ..sms import parse_number, segments
 from ..store import Media, Recipient, Store, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
@@ -39,7 +40,6 @@ from .common import (
     json_response,
     media_type,
     namespace_of,
-    new_uuid,
 )
 
 __all__ = ["PROVIDER", "ZohoVoice"]
@@ -66,10 +66,8 @@ class ZohoVoice(Provider):
 
     name = PROVIDER
 
-    def __init__(
-        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time
-    ) -> None:
-        super().__init__(settings, store, clock)
+    def __init__(self, settings: Settings, store: Store, runtime: Runtime) -> None:
+        super().__init__(settings, store, runtime)
         self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
         self.validator = RequestValidator(
             self.operation, settings.contract_overrides()[self.operation.id]["fields"]
@@ -109,7 +107,7 @@ class ZohoVoice(Provider):
         try:
             parts = await self._read_parts(request, headers)
             fields, media = self._fields(parts, ignored)
-            self._check(fields, media)
+            self._check(fields, media, namespace)
             body = await self._accept(headers, namespace, fields, media)
         except _Reject as reject:
             return await self._error(reject, namespace, ignored)
@@ -272,7 +270,7 @@ class ZohoVoice(Provider):
             raise _Reject(problems)
         return fields, media
 
-    def _check(self, fields: dict[str, Any], media: list[Part]) -> None:
+    def _check(self, fields: dict[str, Any], media: list[Part], namespace: str) -> None:
         """Rules across fields that a schema cannot express."""
         sms = fields["sms_data"]
         mms = sms.get("mms", False)
@@ -289,7 +287,7 @@ class ZohoVoice(Provider):
             zone = ZoneInfo(fields.get("timeZone") or self.settings.zoho_account_timezone)
             when = parse_zoho_datetime(fields["scheduledTime"])
             assert when is not None  # the schema's format check passed
-            if when.replace(tzinfo=zone).timestamp() <= self.clock():
+            if when.replace(tzinfo=zone).timestamp() <= self.runtime.now(namespace):
                 raise _Reject(
                     [
                         FieldProblem(
@@ -326,7 +324,7 @@ class ZohoVoice(Provider):
         sms = fields["sms_data"]
         number = parse_number(sms["customerNumber"])
         assert number is not None
-        now = self.clock()
+        now = self.runtime.now(namespace)
         now_ms = int(now * 1000)
         seg = segments(sms["message"])
         sender = sms["senderId"]
@@ -337,7 +335,7 @@ class ZohoVoice(Provider):
                 content_type=p.content_type,
                 size=len(p.data),
                 sha256=hashlib.sha256(p.data).hexdigest(),
-                provider_id=new_uuid(),
+                provider_id=self.runtime.new_uuid(),
             )
             for p in media
         )
@@ -368,7 +366,7 @@ class ZohoVoice(Provider):
                 }
                 for m in stored_media
             ]
-        logid = new_uuid()
+        logid = self.runtime.new_uuid()
         send |= {
             "sentTime": sent_time,
             "logid": logid,
