@@ -23,8 +23,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from mockserver import Settings, create_app
-from mockserver.providers.twosms import CREDITS_KEY, TOKEN_KEY
-from mockserver.store import DEFAULT_NAMESPACE, SHARED, MemoryStore, Store
+from mockserver.providers.twosms import CREDITS_KEY, TOKEN_KEY, client_namespace
+from mockserver.store import SHARED, MemoryStore, Store
 
 __all__ = ["BENCH_TWOSMS_TOKEN", "app", "sqlite_app"]
 
@@ -40,7 +40,10 @@ async def _prepare(store: Store) -> None:
     await store.put_account(
         SHARED, TOKEN_KEY + BENCH_TWOSMS_TOKEN, "bench", now=now, expires_at=now + 86_400
     )
-    await store.add_account(DEFAULT_NAMESPACE, CREDITS_KEY + "bench", BENCH_CREDITS, start=0)
+    # The namespace the bench's sends land in: they name none, so their token's client's.
+    await store.add_account(
+        client_namespace("bench"), CREDITS_KEY + "bench", BENCH_CREDITS, start=0
+    )
     await store.close()
 
 

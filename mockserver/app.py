@@ -17,9 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .admin import admin_routes
 from .config import Settings
-from .providers.common import Endpoint, Provider
-from .providers.twosms import TwoSms
-from .providers.zoho_voice import ZohoVoice
+from .pipeline import Endpoint, Hooks
+from .providers import PROVIDERS
 from .runtime import Runtime
 from .store import MemoryStore, Store
 
@@ -38,17 +37,22 @@ def create_app(
     the settings (``max_messages``, ``max_store_bytes``, …), ``clock`` (epoch seconds) to the
     real time.  The app's lifespan opens the store and closes it (finishing its writes) on
     shutdown, and runs the runtime's task group in between.  The store is
-    ``app.state.store``, the settings ``app.state.settings`` and the runtime (clocks, the
-    seeded random source, background tasks) ``app.state.runtime``.
+    ``app.state.store``, the settings ``app.state.settings``, the runtime (clocks, the
+    seeded random source, background tasks) ``app.state.runtime``, and the fault seams every
+    provider operation runs through ``app.state.hooks`` (:class:`~mockserver.pipeline.Hooks`).
     """
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(settings.store_limits())
     runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
-    providers: list[Provider] = [
-        TwoSms(settings, store, runtime),
-        ZohoVoice(settings, store, runtime),
-    ]
-    routes: list[BaseRoute] = [route for p in providers for route in p.routes()]
+    hooks = Hooks()
+    bounds = settings.store_limits().records
+    providers = [factory(settings, runtime) for factory in PROVIDERS.values()]
+    routes: list[BaseRoute] = []
+    for provider in providers:
+        for op in provider.operations():
+            endpoint = Endpoint(op, store, runtime, hooks, bounds)
+            routes.append(Route(op.path, endpoint, methods=[op.method]))
+        routes += provider.routes()
     routes += admin_routes(store, __version__, settings, runtime)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -83,13 +87,14 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.hooks = hooks
     return app
 
 
 class ExactRoutes:
     """ASGI middleware: the provider operations found by one dict lookup.
 
-    A provider endpoint (:class:`~mockserver.providers.common.Endpoint`) answers every bad
+    A provider endpoint (:class:`~mockserver.pipeline.Endpoint`) answers every bad
     request itself and never raises HTTPException, so it needs neither Starlette's route scan
     nor its ExceptionMiddleware; this sends it ``(method, path)`` matches directly.  Starlette's
     ServerErrorMiddleware stays outside, and everything else (a wrong method, the admin API,

@@ -1,15 +1,14 @@
-"""Streaming ``multipart/form-data`` reading with explicit limits.
+"""``multipart/form-data`` parsing with explicit limits, sans-IO.
 
-Built on python-multipart's callback parser (the one Starlette uses), fed chunk by chunk from
-the ASGI stream, so an oversized body or file is refused as soon as it crosses its cap,
-without holding the whole upload in memory.  Parts are returned in arrival order with their
-raw bytes: the provider decides about duplicates and text decoding, because those answers
-are provider wording.
+Built on python-multipart's callback parser (the one Starlette uses).  The body arrives
+whole (read within the operation's size limit by the pipeline); a part, field or file over
+its cap is refused as soon as the parser reaches it.  Parts are returned in arrival order
+with their raw bytes: the provider decides about duplicates and text decoding, because those
+answers are provider wording.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,14 +17,14 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .errors import FieldProblem, MockServerError
 
-__all__ = ["BodyError", "Limits", "Part", "boundary_of", "read_multipart"]
+__all__ = ["BodyError", "Limits", "Part", "boundary_of", "parse_multipart"]
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps applied while reading a body, in bytes."""
+    """Caps applied while parsing a body, in bytes (the body's own size is capped when it is
+    read)."""
 
-    body: int
     file: int
     field: int
     #: Parts per body: the Zoho send has five parameters, so a body of hundreds of parts is
@@ -163,45 +162,27 @@ _CALLBACKS = (
 )
 
 
-async def read_multipart(
-    chunks: AsyncIterator[bytes], boundary: bytes, limits: Limits, *, declared: int | None
-) -> list[Part]:
-    """Read every part of a multipart body, refusing it as soon as a limit is crossed."""
-    if declared is not None and declared > limits.body:
-        raise BodyError(
-            FieldProblem(
-                "(body)", f"{declared} bytes", f"a request body of at most {limits.body} bytes"
-            )
-        )
+def parse_multipart(body: bytes, boundary: bytes, limits: Limits) -> list[Part]:
+    """Every part of a multipart body, in order; raises :class:`BodyError` for a malformed
+    or truncated body, or one over a part, field or file limit.  Pure: no I/O (the body was
+    read, within its size limit, before)."""
+    if not body:
+        raise BodyError(FieldProblem("(body)", None, "a multipart body; the request was empty"))
     collector = _Collector(limits)
     callbacks = {name: getattr(collector, name) for name in _CALLBACKS}
-    total = 0
     try:
         parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
-        async for chunk in chunks:
-            total += len(chunk)
-            if total > limits.body:
-                raise BodyError(
-                    FieldProblem(
-                        "(body)",
-                        f"more than {limits.body} bytes",
-                        f"a request body of at most {limits.body} bytes",
-                    )
-                )
-            if chunk:
-                parser.write(chunk)
+        parser.write(body)
         parser.finalize()
     except FormParserError as exc:  # the base of python-multipart's parse errors
         raise BodyError(
             FieldProblem("(body)", None, f"a well-formed multipart body ({exc})")
         ) from None
-    if total == 0:
-        raise BodyError(FieldProblem("(body)", None, "a multipart body; the request was empty"))
     if not collector.ended:
         raise BodyError(
             FieldProblem(
                 "(body)",
-                f"{total} bytes",
+                f"{len(body)} bytes",
                 "a complete multipart body ending with the closing boundary; "
                 "the body was truncated",
             )

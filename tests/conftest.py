@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,9 @@ from mockserver.store import Violation
 
 ZOHO_PATH = "/rest/json/v2/sms/send"
 ZOHO_AUTH = {"Authorization": "Zoho-oauthtoken test-token"}
+#: The namespace a Zoho send with ZOHO_AUTH and no X-Mock-Namespace header lands in: the
+#: provider's name and the first 12 hex digits of the token's SHA-256 (README, "Endpoints").
+ZOHO_NAMESPACE = "zoho_voice:" + hashlib.sha256(b"test-token").hexdigest()[:12]
 VALID_SMS = {"customerNumber": "14155550100", "message": "Hi there!", "senderId": "14155550199"}
 JPEG = (fixtures_dir() / "zoho_voice" / "photo.jpg").read_bytes()
 

@@ -15,6 +15,7 @@ from mockserver import Settings, __version__, create_app
 from .conftest import (
     VALID_SMS,
     ZOHO_AUTH,
+    ZOHO_NAMESPACE,
     ZOHO_PATH,
     journal,
     make_client,
@@ -144,7 +145,7 @@ def test_delete_one_namespace(client: TestClient) -> None:
     zoho_send(client, headers={"Authorization": "Zoho-oauthtoken t", "X-Mock-Namespace": "a"})
     zoho_send(client)
     assert client.delete("/_mock/messages", params={"namespace": "a"}).json() == {"deleted": 1}
-    assert [m.namespace for m in journal(client)] == ["default"]
+    assert [m.namespace for m in journal(client)] == [ZOHO_NAMESPACE]
     assert client.delete("/_mock/messages", params={"to": "x"}).status_code == 400
 
 
@@ -176,7 +177,7 @@ def test_the_ring_evicts_at_the_default_and_says_so() -> None:
     with make_client(Settings(max_messages=3)) as c:
         for n in range(5):
             assert zoho_send(c, {**VALID_SMS, "message": f"m{n}"}).status_code == 200
-        body = c.get("/_mock/messages", params={"namespace": "default"}).json()
+        body = c.get("/_mock/messages", params={"namespace": ZOHO_NAMESPACE}).json()
         assert [m["text"] for m in body["messages"]] == ["m2", "m3", "m4"]
         assert body["namespace"]["evicted_messages"] == 2
         assert c.get("/_mock/health").json()["store"]["evicted"]["messages"] == 2
@@ -208,7 +209,7 @@ async def test_10050_sends_at_the_defaults_keep_10000_and_report_50_evictions() 
             response = await c.post(ZOHO_PATH, files=files, headers=ZOHO_AUTH)
             statuses.add(response.status_code)
         assert statuses == {200}
-        body = (await c.get("/_mock/messages", params={"namespace": "default"})).json()
+        body = (await c.get("/_mock/messages", params={"namespace": ZOHO_NAMESPACE})).json()
         assert body["namespace"]["messages"] == 10_000
         assert body["namespace"]["evicted_messages"] == 50
         store = (await c.get("/_mock/health")).json()["store"]

@@ -586,7 +586,7 @@ def test_a_send_too_big_for_the_journal_is_refused_whole_and_refunded() -> None:
         assert refused.status_code == 507
         error = check(refused)["Error"]
         assert error["ErrorCode"] == "StoreFull"
-        assert "this send has 3 recipient(s)" in error["ErrorReason"]
+        assert "this send has 3 (one message per recipient)" in error["ErrorReason"]
         assert journal(c) == []
         detail = c.post(SEND, json=WORKED, headers=headers).json()["ResponseData"]["Detail"]
         assert detail["PreTransaction"] == "1000"  # the refused send was refunded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from .conftest import (
     JPEG,
     VALID_SMS,
     ZOHO_AUTH,
+    ZOHO_NAMESPACE,
     ZOHO_PATH,
     assert_matches_contract,
     exchange,
@@ -458,11 +460,15 @@ def test_store_full_is_refused_not_lost() -> None:
         assert zoho_send(c).status_code == 200
 
 
-def test_namespace_header_partitions_messages(client: TestClient) -> None:
+def test_namespace_header_partitions_messages_else_the_token_does(client: TestClient) -> None:
     zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "worker-1"})
     zoho_send(client)
+    zoho_send(client, headers={"Authorization": "Zoho-oauthtoken other"})
     namespaces = [m.namespace for m in journal(client)]
-    assert namespaces == ["worker-1", "default"]
+    other = "zoho_voice:" + hashlib.sha256(b"other").hexdigest()[:12]
+    assert namespaces == ["worker-1", ZOHO_NAMESPACE, other]
+    # The namespace never shows the token itself.
+    assert not any("test-token" in n for n in namespaces)
 
 
 def test_scheduled_time_uses_the_account_zone_without_time_zone() -> None:

@@ -8,17 +8,17 @@ request bodies are bound as ASP.NET binds them (:mod:`mockserver.binding`).  Thi
 what a schema cannot say (tokens, recipients across three maps, Content-or-Template,
 recurring options, templates, credits) and shapes the ``{"Error", "ResponseData"}`` envelope.
 
-Precedence (README.md, "2sms behaviour"): auth -> content type -> body parse -> fields ->
+Served by the one request pipeline (:mod:`mockserver.pipeline`).  Precedence (README.md,
+"2sms behaviour"): auth -> content type -> body parse -> fields ->
 business rules -> credits -> store; the first failing stage answers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -26,30 +26,28 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..binding import Binder, FormBindingError
 from ..config import Settings
 from ..contracts import load_contract
-from ..errors import FieldProblem, StoreFullError
+from ..errors import FieldProblem
+from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import Segments, parse_number, segments
-from ..store import SHARED, Recipient, Store, Submission
+from ..store import Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
-from .common import (
-    BodyTooLarge,
-    Endpoint,
-    Provider,
-    header_map,
-    json_depth,
-    json_response,
-    media_type,
-    namespace_of,
-    read_body,
-)
+from .common import Provider, json_depth, media_type
 
-__all__ = ["CREDITS_KEY", "PROVIDER", "TOKEN_KEY", "TwoSms"]
+__all__ = [
+    "CREDITS_KEY",
+    "PROVIDER",
+    "TOKEN_KEY",
+    "SendMessages",
+    "Token",
+    "TwoSms",
+    "client_namespace",
+]
 
 PROVIDER = "twosms"
 _FORM = "application/x-www-form-urlencoded"
@@ -60,28 +58,16 @@ _EMAIL_ALSO = ("Email", "EmailAndText")
 _SMS_ONLY = (True, False)  # (sms, email) of a recipient value with no configured name
 #: Account keys: issued tokens (in the shared namespace) and credit balances (per namespace).
 TOKEN_KEY = "twosms.token:"
-#: Bodies larger than this are bound and checked in a worker thread (measured: a body of
-#: 10,000 recipients takes about half a second of work).
-OFFLOAD_BYTES = 64 * 1024
 CREDITS_KEY = "twosms.credits:"
+#: Shared outcomes and the envelope code each is answered with (codes in the contract).
+_CODES = {"invalid_request": "validation"}
+#: HTTP statuses of the outcomes that have their own (the rest: twosms_error_status).
+_STATUSES = {"unauthorized": 401, "unsupported_media_type": 415, "store_full": 507}
 
 
-class _Reject(Exception):
-    """Stop handling and answer with an envelope error."""
-
-    def __init__(
-        self,
-        code: str,
-        problems: Sequence[FieldProblem] = (),
-        *,
-        detail: str = "",
-        status: int | None = None,
-    ) -> None:
-        super().__init__(code)
-        self.code = code
-        self.problems = problems
-        self.detail = detail
-        self.status = status
+def client_namespace(client_id: str) -> str:
+    """The namespace of a send that names none: its token's client id (not a secret)."""
+    return f"{PROVIDER}:{client_id}"
 
 
 class _Recipient(NamedTuple):
@@ -93,18 +79,17 @@ class _Recipient(NamedTuple):
     email: bool
 
 
-class _Prepared(NamedTuple):
-    """A send checked and counted, waiting for its credits."""
+class _Send(NamedTuple):
+    """A send parsed and checked, waiting for its credits."""
 
     msg: dict[str, Any]
     text: str
     seg: Segments
     recipients: list[_Recipient]
-    ids: list[str]
-    by_key: dict[str, list[str]]
     quick: int
     sms_to: int
     emails: int
+    headers: dict[str, str]
 
 
 class TwoSms(Provider):
@@ -112,15 +97,157 @@ class TwoSms(Provider):
 
     name = PROVIDER
 
-    def __init__(self, settings: Settings, store: Store, runtime: Runtime) -> None:
-        super().__init__(settings, store, runtime)
-        contract = load_contract(PROVIDER)
-        self.send_op = contract.operation("twosmsSendMessagesV2")
-        self.token_op = contract.operation("twosmsToken")
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        super().__init__(settings, runtime)
+        self.token = Token(self)
+        self.send = SendMessages(self)
+
+    def operations(self) -> list[Operation]:
+        """The operations this provider serves."""
+        return [self.token, self.send]
+
+    def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
+        """OAuth error on /Token; the envelope with ASP.NET's 405 wording on the send."""
+        headers = {"Allow": allowed}
+        if request.url.path == self.token.path:
+            body: dict[str, Any] = {
+                "error": "invalid_request",
+                "error_description": f"{request.method}: the token endpoint takes {allowed}",
+            }
+            return JSONResponse(body, status_code=405, headers=headers)
+        if request.url.path != self.send.path:
+            return None
+        code = self.send.codes["method_not_allowed"]
+        reason = code["message"].replace("{detail}", request.method)
+        body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
+        return JSONResponse(body, status_code=405, headers=headers)
+
+
+# ---------------------------------------------------------------------- POST /Token
+
+
+class Token:
+    """``POST /Token``: OAuth2 client credentials, OWIN style (RFC 6749 section 4.4)."""
+
+    provider = PROVIDER
+
+    def __init__(self, owner: TwoSms) -> None:
+        self.settings = owner.settings
+        contract = load_contract(PROVIDER).operation("twosmsToken")
+        self.id = contract.id
+        self.method = contract.method
+        self.path = contract.path
+        self.max_body = owner.settings.max_field_bytes
+
+    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
+        """Nobody yet: the client's credentials are in the body."""
+        return Principal("")
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> str:
+        """The client id, once the form's grant type and credentials are checked."""
+        if media_type(incoming.headers) != _FORM:
+            raise Reject(
+                "invalid_request",
+                [
+                    FieldProblem(
+                        "Content-Type",
+                        incoming.headers.get("content-type") or None,
+                        f"{_FORM} (grant_type, client_id, client_secret)",
+                    )
+                ],
+                detail=f"the body must be {_FORM} (grant_type, client_id, client_secret)",
+            )
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise Reject(
+                "invalid_request",
+                [FieldProblem("(body)", None, "UTF-8 form data")],
+                detail="the body must be UTF-8 form data",
+            ) from None
+        form: dict[str, str] = {}
+        for key, value in pairs:
+            form.setdefault(key, value)
+        grant = form.get("grant_type")
+        if not grant:
+            raise Reject(
+                "invalid_request",
+                [FieldProblem("grant_type", None, "client_credentials")],
+                detail="grant_type: required (client_credentials)",
+            )
+        if grant != "client_credentials":
+            raise Reject(
+                "unsupported_grant_type",
+                [FieldProblem("grant_type", grant, "client_credentials")],
+                detail=f"grant_type: {grant!r} is not supported; use client_credentials",
+                violation=True,
+            )
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        if not client_id or not secret:
+            missing = [name for name in ("client_id", "client_secret") if not form.get(name)]
+            raise Reject(
+                "invalid_client",
+                [FieldProblem(name, None, "required") for name in missing],
+                detail="client_id and client_secret are required",
+                violation=True,
+            )
+        clients = self.settings.twosms_clients
+        if clients is not None and clients.get(client_id) != secret:
+            raise Reject("invalid_client", detail="the client_id or client_secret is incorrect")
+        return client_id
+
+    async def rules(self, command: str, principal: Principal, ctx: Context) -> Outcome:
+        """Issue a token; never revoke a live one to make room."""
+        token = secrets.token_urlsafe(32)  # a credential: not from the seeded source
+        lifetime = self.settings.twosms_token_lifetime_seconds
+        if not await ctx.shared.put(TOKEN_KEY + token, command, lifetime=lifetime):
+            # A worker fetching tokens must not log the others out: 503 with Retry-After,
+            # the condition passes as tokens expire.
+            limit = self.settings.max_tokens
+            raise Reject(
+                "temporarily_unavailable",
+                detail=(
+                    f"sms-mockserver: {limit} live tokens are issued (setting max_tokens) "
+                    "and none has expired yet; reuse a token until it expires, or restart "
+                    "the mock with a larger max_tokens"
+                ),
+                status=503,
+                headers=[("Retry-After", "60")],
+            )
+        return Outcome({"access_token": token, "token_type": "bearer", "expires_in": lifetime})
+
+    def render(self, outcome: Outcome) -> Answer:
+        """The token response (RFC 6749 section 5.1)."""
+        return Answer(outcome.status, orjson.dumps(outcome.body))
+
+    def render_reject(self, reject: Reject) -> Answer:
+        """RFC 6749 section 5.2 error; OWIN answers 400 for each, invalid_client included."""
+        description = reject.detail or "; ".join(str(p) for p in reject.problems)
+        body = {"error": reject.outcome, "error_description": description}
+        return Answer(reject.status or 400, orjson.dumps(body), reject.headers)
+
+
+# ---------------------------------------------------------------------- POST send
+
+
+class SendMessages:
+    """``POST /api/v2/sms/messages`` as a sans-IO operation."""
+
+    provider = PROVIDER
+
+    def __init__(self, owner: TwoSms) -> None:
+        settings = owner.settings
+        self.owner = owner
+        self.settings = settings
+        contract = load_contract(PROVIDER).operation("twosmsSendMessagesV2")
+        self.id = contract.id
+        self.method = contract.method
+        self.path = contract.path
+        self.max_body = settings.max_body_bytes
         types = dict(settings.twosms_message_types)
         quick = dict(settings.twosms_quick_recipient_types)
         self.validator = RequestValidator(
-            self.send_op, settings.contract_overrides()[self.send_op.id]["fields"]
+            contract, settings.contract_overrides()[contract.id]["fields"]
         )
         self.binder = Binder(self.validator.schema)
         self._type_names = {number: name for name, number in types.items()}
@@ -129,160 +256,67 @@ class TwoSms(Provider):
         self._sends = {
             number: (name != _EMAIL_ONLY, name in _EMAIL_ALSO) for name, number in quick.items()
         }
-        self._codes = self.send_op.codes
+        self.codes = contract.codes
         # .NET compares GUIDs case-insensitively.
         self._templates = {k.lower(): v for k, v in settings.twosms_templates.items()}
-        self._reason_prefix = self._codes["validation"]["message"].split("{field}")[0]
+        self._reason_prefix = self.codes["validation"]["message"].split("{field}")[0]
 
-    def routes(self) -> list[Route]:
-        """The Starlette routes this provider serves."""
-        return [
-            Route(self.token_op.path, self.token, methods=[self.token_op.method]),
-            Route(self.send_op.path, Endpoint(self.send), methods=[self.send_op.method]),
-        ]
+    # ------------------------------------------------------------------ auth
 
-    def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
-        """OAuth error on /Token; the envelope with ASP.NET's 405 wording on the send."""
-        headers = {"Allow": allowed}
-        if request.url.path == self.token_op.path:
-            body: dict[str, Any] = {
-                "error": "invalid_request",
-                "error_description": f"{request.method}: the token endpoint takes {allowed}",
-            }
-            return JSONResponse(body, status_code=405, headers=headers)
-        if request.url.path != self.send_op.path:
-            return None
-        code = self._codes["method_not_allowed"]
-        reason = code["message"].replace("{detail}", request.method)
-        body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
-        return JSONResponse(body, status_code=405, headers=headers)
-
-    # ------------------------------------------------------------------ POST /Token
-
-    async def token(self, request: Request) -> Response:
-        """OAuth2 client-credentials token endpoint (OWIN style, RFC 6749 section 5)."""
-        headers = header_map(request)
-        if media_type(headers) != _FORM:
-            return _oauth_error(
-                "invalid_request",
-                f"the body must be {_FORM} (grant_type, client_id, client_secret)",
-            )
-        try:
-            body = await read_body(request, headers, self.settings.max_field_bytes)
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-        except BodyTooLarge as exc:
-            return _oauth_error("invalid_request", f"the body must be at most {exc.limit} bytes")
-        except UnicodeDecodeError:
-            return _oauth_error("invalid_request", "the body must be UTF-8 form data")
-        form: dict[str, str] = {}
-        for key, value in pairs:
-            form.setdefault(key, value)
-        grant = form.get("grant_type")
-        if not grant:
-            return _oauth_error("invalid_request", "grant_type: required (client_credentials)")
-        if grant != "client_credentials":
-            return _oauth_error(
-                "unsupported_grant_type",
-                f"grant_type: {grant!r} is not supported; use client_credentials",
-            )
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        if not client_id or not secret:
-            return _oauth_error("invalid_client", "client_id and client_secret are required")
-        clients = self.settings.twosms_clients
-        if clients is not None and clients.get(client_id) != secret:
-            return _oauth_error("invalid_client", "the client_id or client_secret is incorrect")
-        token = secrets.token_urlsafe(32)
-        lifetime = self.settings.twosms_token_lifetime_seconds
-        now = self.runtime.now()  # tokens belong to no namespace: the app's clock
-        if not await self.store.put_account(
-            SHARED, TOKEN_KEY + token, client_id, now=now, expires_at=now + lifetime
-        ):
-            # Never revoke a live token to make room: a worker fetching tokens must not log
-            # the others out.  503 with Retry-After: the condition passes as tokens expire.
-            limit = self.settings.max_tokens
-            return JSONResponse(
-                {
-                    "error": "temporarily_unavailable",
-                    "error_description": (
-                        f"sms-mockserver: {limit} live tokens are issued (setting max_tokens) "
-                        "and none has expired yet; reuse a token until it expires, or restart "
-                        "the mock with a larger max_tokens"
-                    ),
-                },
-                status_code=503,
-                headers={"Retry-After": "60"},
-            )
-        return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": lifetime})
-
-    # ------------------------------------------------------------------ POST send
-
-    async def send(self, request: Request) -> Response:
-        """Handle one send request."""
-        headers = header_map(request)
-        namespace = namespace_of(headers)
-        scheme, _, token = headers.get("authorization", "").partition(" ")
+    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
+        """A bearer token issued by ``POST /Token`` and not expired."""
+        header = incoming.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
         token = token.strip()
-        account = (
-            await self.store.get_account(SHARED, TOKEN_KEY + token, now=self.runtime.now())
-            if token and scheme.lower() == "bearer"
-            else None
-        )
+        if not token or scheme.lower() != "bearer":
+            sent = scheme + " ***" if header else None
+            raise Reject(
+                "unauthorized",
+                [FieldProblem("Authorization", sent, "Bearer <access_token from POST /Token>")],
+            )
+        account = await ctx.shared.get(TOKEN_KEY + token)
         if not isinstance(account, str):
-            return await self._envelope_error(_Reject("unauthorized", status=401), namespace)
-        ignored: list[FieldProblem] = []
-        try:
-            kind, raw = await self._read(request, headers)
-            # A large body (thousands of recipients) takes a while to check and to record:
-            # a worker thread does that work, so that other clients are answered meanwhile.
-            large = len(raw) > OFFLOAD_BYTES
-            if large:
-                prepared = await asyncio.to_thread(self._prepare, kind, raw, ignored)
-            else:
-                prepared = self._prepare(kind, raw, ignored)
-            body = await self._accept(headers, namespace, account, prepared, large)
-        except _Reject as reject:
-            return await self._envelope_error(reject, namespace, ignored)
-        if ignored:
-            await self._record(ignored, namespace)
-        return json_response(body)
+            # Unknown or expired: the client's state, not a breach of the contract.
+            raise Reject("unauthorized", violation=False)
+        return Principal(account, client_namespace(account))
 
-    async def _read(self, request: Request, headers: Mapping[str, str]) -> tuple[str, bytes]:
-        """The body's media type and bytes, within the size limit."""
-        kind = media_type(headers)
+    # ------------------------------------------------------------------ parse
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> _Send:
+        """Bind and validate the body, apply the rules across fields, and count what each
+        recipient costs."""
+        kind = media_type(incoming.headers)
         if kind not in _BODY_TYPES:
-            raise _Reject("unsupported_media_type", detail=kind or "(none)", status=415)
-        try:
-            return kind, await read_body(request, headers, self.settings.max_body_bytes)
-        except BodyTooLarge as exc:
-            raise _Reject(
-                "validation",
-                [FieldProblem("(body)", None, f"a request body of at most {exc.limit} bytes")],
-            ) from None
-
-    def _prepare(self, kind: str, raw: bytes, ignored: list[FieldProblem]) -> _Prepared:
-        """Everything about a send before its credits that needs no I/O: bind, validate,
-        apply the rules, give each recipient its id and count what it costs."""
-        instance, exact = self._bind(kind, raw, ignored)
+            raise Reject(
+                "unsupported_media_type",
+                [
+                    FieldProblem(
+                        "Content-Type",
+                        incoming.headers.get("content-type") or None,
+                        "application/json, text/json or application/x-www-form-urlencoded",
+                    )
+                ],
+                detail=kind or "(none)",
+            )
+        instance, exact = self._bind(kind, body, ignored)
         if not exact:
             problems = self.validator.problems(instance)
             if problems:
-                raise _Reject("validation", problems)
+                raise Reject("invalid_request", problems)
         text = self._check(instance)
         recipients = self._recipients(instance["Contacts"])
-        quick = sms_to = emails = 0
-        # One id per recipient; two keys naming the same number (+1… and 1…) each get
-        # their own, side by side in that number's list.
-        by_key: dict[str, list[str]] = {}
-        ids: list[str] = []
-        for r in recipients:
-            quick += r.quick
-            sms_to += r.sms
-            emails += r.email
-            message_id = self.runtime.new_uuid()
-            ids.append(message_id)
-            by_key.setdefault(r.key, []).append(message_id)
-        return _Prepared(
-            instance, text, segments(text), recipients, ids, by_key, quick, sms_to, emails
+        quick = sum(r.quick for r in recipients)
+        sms_to = sum(r.sms for r in recipients)
+        emails = sum(r.email for r in recipients)
+        return _Send(
+            instance,
+            text,
+            segments(text),
+            recipients,
+            quick,
+            sms_to,
+            emails,
+            dict(incoming.headers),
         )
 
     def _bind(
@@ -296,15 +330,15 @@ class TwoSms(Provider):
             try:
                 instance, skipped = self.binder.bind_form(self.validator.fields, raw)
             except FormBindingError as exc:
-                raise _Reject("validation", [FieldProblem("(body)", None, str(exc))]) from None
+                raise Reject("invalid_request", [FieldProblem("(body)", None, str(exc))]) from None
             ignored += skipped
             return instance, False
         try:
             # Json.NET reads UTF-8 with or without a byte-order mark.
             data = orjson.loads(raw[3:] if raw[:3] == codecs.BOM_UTF8 else raw)
         except orjson.JSONDecodeError as exc:
-            raise _Reject(
-                "validation",
+            raise Reject(
+                "invalid_request",
                 [
                     FieldProblem(
                         "(body)",
@@ -315,12 +349,14 @@ class TwoSms(Provider):
             ) from None
         if type(data) is not dict:
             sent = orjson.dumps(data)[:80].decode("utf-8", "replace")  # a preview, not the body
-            raise _Reject("validation", [FieldProblem("(body)", sent, "a JSON object (MessageV2)")])
+            raise Reject(
+                "invalid_request", [FieldProblem("(body)", sent, "a JSON object (MessageV2)")]
+            )
         if self.validator.accepts_exactly(data):  # the usual case: nothing to rename or report
             return data, True
         if json_depth(data) > self.settings.max_json_depth:
-            raise _Reject(
-                "validation",
+            raise Reject(
+                "invalid_request",
                 [
                     FieldProblem(
                         "(body)",
@@ -343,8 +379,8 @@ class TwoSms(Provider):
         if not (
             contacts.get("QuickRecipients") or contacts.get("ContactID") or contacts.get("GroupID")
         ):
-            raise _Reject(
-                "validation",
+            raise Reject(
+                "invalid_request",
                 [
                     FieldProblem(
                         "Contacts",
@@ -357,8 +393,8 @@ class TwoSms(Provider):
             self._type_names.get(msg["Type"]) == "Recurring"
             and msg["Options"].get("RecurringOptions") is None
         ):
-            raise _Reject(
-                "validation",
+            raise Reject(
+                "invalid_request",
                 [FieldProblem("Options.RecurringOptions", None, "required when Type is Recurring")],
             )
         template = msg.get("Template")
@@ -366,13 +402,13 @@ class TwoSms(Provider):
             # Template "will overwrite whatever is in the content parameter" (Body Parameters).
             text = self._templates.get(template["ID"].lower())
             if text is None:
-                raise _Reject("unknown_template", detail=template["ID"])
+                raise Reject("unknown_template", detail=template["ID"])
             values = template.get("PlaceHolders") or {}
             return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
         content = msg.get("Content")
         if not content:
-            raise _Reject(
-                "validation",
+            raise Reject(
+                "invalid_request",
                 [FieldProblem("Content", content, "required (non-empty) unless Template is given")],
             )
         return str(content)
@@ -391,52 +427,48 @@ class TwoSms(Provider):
                 out.append(_Recipient(key, f"{kind}:{key}", "", False, sms, email))
         return out
 
-    async def _accept(
-        self,
-        headers: Mapping[str, str],
-        namespace: str,
-        account: str,
-        p: _Prepared,
-        large: bool,
-    ) -> bytes:
-        now = self.runtime.now(namespace)
-        sms_count = p.seg.count * p.sms_to
+    # ------------------------------------------------------------------ rules
+
+    async def rules(self, command: _Send, principal: Principal, ctx: Context) -> Outcome:
+        """Spend the credits (refunded if the store refuses the send), then compose the
+        answer and the submission (in a worker thread for a large send)."""
+        sms_count = command.seg.count * command.sms_to
         start = self.settings.twosms_starting_credits
-        credits = CREDITS_KEY + account
-        spent = await self.store.add_account(namespace, credits, -sms_count, start=start)
+        credits = CREDITS_KEY + principal.account
+        spent = await ctx.accounts.add(credits, -sms_count, start=start)
         if spent is None:
-            balance = await self.store.add_account(namespace, credits, 0, start=start)
+            balance = await ctx.accounts.add(credits, 0, start=start)
             available = balance[0] if balance else 0
-            raise _Reject(
+            raise Reject(
                 "insufficient_credit",
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
-        args = (headers, account, p, now, sms_count, *spent)
-        if large:
-            encoded, submission = await asyncio.to_thread(self._compose, *args)
-        else:
-            encoded, submission = self._compose(*args)
-        try:
-            await self.store.append(namespace, submission)
-        except StoreFullError as exc:
-            await self.store.add_account(namespace, credits, sms_count, start=start)
-            raise _Reject(
-                "store_full", detail=_store_full(exc, len(p.recipients)), status=507
-            ) from None
-        return encoded
+
+        async def refund() -> None:
+            await ctx.accounts.add(credits, sms_count, start=start)
+
+        outcome = await ctx.heavy(self._compose, command, principal.account, ctx, sms_count, *spent)
+        outcome.undo = refund
+        return outcome
 
     def _compose(
         self,
-        headers: Mapping[str, str],
+        p: _Send,
         account: str,
-        p: _Prepared,
-        now: float,
+        ctx: Context,
         sms_count: int,
         before: int,
         after: int,
-    ) -> tuple[bytes, Submission]:
-        """The answer's bytes and the submission to store (encoded already, so that a large
-        one is encoded here rather than on the event loop)."""
+    ) -> Outcome:
+        """The answer and the submission to store, each recipient with its id (two keys
+        naming the same number, +1… and 1…, each get their own, side by side)."""
+        now = ctx.now()
+        by_key: dict[str, list[str]] = {}
+        ids: list[str] = []
+        for r in p.recipients:
+            message_id = ctx.new_id()
+            ids.append(message_id)
+            by_key.setdefault(r.key, []).append(message_id)
         msg = p.msg
         options = msg["Options"]
         when = options.get("DateToSend")
@@ -449,11 +481,11 @@ class TwoSms(Provider):
                 "Detail": {
                     "IDs": {
                         "AdvancedMessageID": (
-                            self.runtime.new_uuid()
+                            ctx.new_id()
                             if self._type_names.get(msg["Type"]) == "Advanced"
                             else None
                         ),
-                        "StandardMessageIDs": p.by_key,
+                        "StandardMessageIDs": by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
                     "NoOfContacts": str(len(p.recipients) - p.quick),
@@ -468,12 +500,11 @@ class TwoSms(Provider):
             },
         }
         status = "scheduled" if scheduled else "queued"
-        encoded = compact(orjson.dumps(body))  # sent and kept as these bytes
         seg = p.seg
         submission = Submission(
-            id=p.ids[0] if len(p.ids) == 1 else self.runtime.new_uuid(),
+            id=ids[0] if len(ids) == 1 else ctx.new_id(),
             provider=PROVIDER,
-            operation=self.send_op.id,
+            operation=self.id,
             created_at=now,
             sender=str(options.get("Sender") or ""),
             text=p.text,
@@ -486,47 +517,35 @@ class TwoSms(Provider):
                     segments=seg.count if r.sms else 0,
                     status=status,
                 )
-                for r, message_id in zip(p.recipients, p.ids, strict=True)
+                for r, message_id in zip(p.recipients, ids, strict=True)
             ),
             scheduled_at=scheduled,
-            headers=self.stored_headers(headers),
+            headers=self.owner.stored_headers(p.headers),
             request=msg,
-            response=encoded,
         )
-        submission.encode()
-        return encoded, submission
+        return Outcome(body, 200, submission)
 
-    # ------------------------------------------------------------------ errors
+    # ------------------------------------------------------------------ render
 
-    async def _envelope_error(
-        self, reject: _Reject, namespace: str, ignored: Sequence[FieldProblem] = ()
-    ) -> JSONResponse:
-        code = self._codes[reject.code]
-        if reject.problems:
+    def render(self, outcome: Outcome) -> Answer:
+        """The envelope, compact: the bytes that are sent and kept."""
+        return Answer(outcome.status, compact(orjson.dumps(outcome.body)))
+
+    def render_reject(self, reject: Reject) -> Answer:
+        """The envelope with ``Error`` filled in: the validation wording with the fields at
+        fault, or the outcome's own message."""
+        code = self.codes.get(_CODES.get(reject.outcome, reject.outcome))
+        if code is None:
+            # An outcome 2sms has no code for (a fault rule's): its name, in .NET's casing.
+            name = "".join(word.title() for word in reject.outcome.split("_"))
+            code = {"code": name, "message": "{detail}" if reject.detail else name}
+        if reject.outcome == "invalid_request":
             reason = self._reason_prefix + "; ".join(str(p) for p in reject.problems)
         else:
             reason = code["message"].replace("{detail}", reject.detail).strip()
-        recorded = list(ignored)
-        if reject.code == "validation" and reject.status is None:
-            recorded += reject.problems
-        await self._record(recorded, namespace)
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
-        status = reject.status or self.settings.twosms_error_status
-        return JSONResponse(body, status_code=status)
-
-    async def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
-        await self.record(self.send_op.id, namespace, problems)
-
-
-def _oauth_error(error: str, description: str) -> JSONResponse:
-    """RFC 6749 section 5.2 error; OWIN answers 400 for each, invalid_client included."""
-    return JSONResponse({"error": error, "error_description": description}, status_code=400)
-
-
-def _store_full(exc: StoreFullError, count: int) -> str:
-    """Why a send could not be kept, and what to do about it."""
-    text = str(exc).removeprefix("sms-mockserver: ")
-    return f"this send has {count} recipient(s), one message each; {text}"
+        status = reject.status or _STATUSES.get(reject.outcome, self.settings.twosms_error_status)
+        return Answer(status, orjson.dumps(body), reject.headers)
 
 
 def _epoch(iso: str) -> float:

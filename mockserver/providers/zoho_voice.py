@@ -6,137 +6,151 @@ contracts/zoho_voice/send_sms.toml through :class:`~mockserver.validation.Reques
 this module adds only what a schema cannot say (auth, multipart framing, cross-field rules,
 countries) and shapes the answers like Zoho does.
 
-Precedence (README.md, "Zoho Voice behaviour"): auth -> content type -> multipart parse ->
-sms_data -> other parts -> business rules -> store; the first failing stage answers.
+Served by the one request pipeline (:mod:`mockserver.pipeline`); precedence (README.md,
+"Zoho Voice behaviour"): auth -> content type -> multipart parse -> sms_data -> other parts
+-> business rules -> store; the first failing stage answers.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ..config import Settings
 from ..contracts import load_contract
-from ..errors import FieldProblem, StoreFullError
-from ..multipart import BodyError, Limits, Part, boundary_of, read_multipart
+from ..errors import FieldProblem
+from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
+from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import parse_number, segments
-from ..store import Media, Recipient, Store, Submission
+from ..store import Media, Recipient, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
-from .common import (
-    Endpoint,
-    Provider,
-    declared_length,
-    header_map,
-    json_depth,
-    json_response,
-    media_type,
-    namespace_of,
-)
+from .common import Provider, is_placeholder, json_depth, media_type
 
-__all__ = ["PROVIDER", "ZohoVoice"]
+__all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 
 PROVIDER = "zoho_voice"
 _TEXT_PARTS = ("sms_data", "templateId", "scheduledTime", "timeZone")
 _MEDIA = "mms_media"
+#: Shared outcomes and the ZVSMS code each is answered with.
+_CODES = {"country_not_supported": "country_not_supported"}
 
 
-class _Reject(Exception):
-    """Stop handling and answer with a ZVSMS error."""
+@lru_cache(maxsize=1024)
+def token_namespace(token: str) -> str:
+    """The namespace a token implies: a digest, so the token never shows in the admin API."""
+    return f"{PROVIDER}:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
-    def __init__(
-        self, problems: Sequence[FieldProblem], code: str = "bad_request", status: int | None = None
-    ) -> None:
-        super().__init__(code)
-        self.problems = problems
-        self.code = code
-        self.status = status
+
+@dataclass(slots=True)
+class _Command:
+    fields: dict[str, Any]
+    media: list[Part]
+    headers: dict[str, str]
 
 
 class ZohoVoice(Provider):
-    """The Zoho Voice provider: request handling for ``POST /rest/json/v2/sms/send``."""
+    """The Zoho Voice provider: ``POST /rest/json/v2/sms/send``."""
 
     name = PROVIDER
 
-    def __init__(self, settings: Settings, store: Store, runtime: Runtime) -> None:
-        super().__init__(settings, store, runtime)
-        self.operation = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
-        self.validator = RequestValidator(
-            self.operation, settings.contract_overrides()[self.operation.id]["fields"]
-        )
-        auth = self.operation.auth or {}
-        self._auth_header = auth.get("header", "Authorization").lower()
-        self._auth_prefix = auth.get("scheme", "Zoho-oauthtoken") + " "
-        self._codes = self.operation.codes
-        self._limits = Limits(
-            settings.max_body_bytes, settings.max_media_bytes, settings.max_field_bytes
-        )
-        self._account_zone = ZoneInfo(settings.zoho_account_timezone)
-        self._minute_cache: tuple[int, str] = (-1, "")
-        self._text_fields = {name: self.operation.field(name) for name in _TEXT_PARTS}
-        self._sms_fields = frozenset(
-            f.name.removeprefix("sms_data.")
-            for f in self.operation.request
-            if f.name.startswith("sms_data.")
-        )
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        super().__init__(settings, runtime)
+        self.send = SendSms(self)
 
-    def routes(self) -> list[Route]:
-        """The Starlette routes this provider serves."""
-        return [Route(self.operation.path, Endpoint(self.send), methods=[self.operation.method])]
-
-    # ------------------------------------------------------------------ handler
-
-    async def send(self, request: Request) -> Response:
-        """Handle one send request."""
-        headers = header_map(request)
-        namespace = namespace_of(headers)
-        if not self._authorised(headers.get(self._auth_header, "")):
-            return JSONResponse(
-                dict(self.settings.zoho_auth_error_body),
-                status_code=self.settings.zoho_auth_error_status,
-            )
-        ignored: list[FieldProblem] = []
-        try:
-            parts = await self._read_parts(request, headers)
-            fields, media = self._fields(parts, ignored)
-            self._check(fields, media, namespace)
-            body = await self._accept(headers, namespace, fields, media)
-        except _Reject as reject:
-            return await self._error(reject, namespace, ignored)
-        if ignored:
-            await self._record(ignored, namespace)
-        return json_response(body)
+    def operations(self) -> list[Operation]:
+        """The operations this provider serves."""
+        return [self.send]
 
     def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
         """ZVSMS-4027 with 405 for anything but POST on the send path."""
-        if request.url.path != self.operation.path:
+        if request.url.path != self.send.path:
             return None
         body = {
             "status": "ERROR",
-            "code": self._codes["bad_request"]["code"],
+            "code": self.send.codes["bad_request"]["code"],
             "message": f"{request.method}: this API takes {allowed}",
         }
         return JSONResponse(body, status_code=405, headers={"Allow": allowed})
 
-    def _authorised(self, header: str) -> bool:
-        if not header.startswith(self._auth_prefix):
-            return False
-        token = header[len(self._auth_prefix) :].strip()
-        accepted = self.settings.zoho_accepted_tokens
-        return bool(token) and (accepted is None or token in accepted)
 
-    async def _read_parts(self, request: Request, headers: Mapping[str, str]) -> list[Part]:
+class SendSms:
+    """``POST /rest/json/v2/sms/send`` as a sans-IO operation."""
+
+    provider = PROVIDER
+
+    def __init__(self, owner: ZohoVoice) -> None:
+        settings = owner.settings
+        self.owner = owner
+        self.settings = settings
+        contract = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
+        self.id = contract.id
+        self.method = contract.method
+        self.path = contract.path
+        self.max_body = settings.max_body_bytes
+        self.codes = contract.codes
+        self.validator = RequestValidator(
+            contract, settings.contract_overrides()[contract.id]["fields"]
+        )
+        auth = contract.auth or {}
+        self._auth_header = auth.get("header", "Authorization").lower()
+        self._auth_scheme = auth.get("scheme", "Zoho-oauthtoken")
+        self._auth_prefix = self._auth_scheme + " "
+        self._limits = Limits(settings.max_media_bytes, settings.max_field_bytes)
+        self._account_zone = ZoneInfo(settings.zoho_account_timezone)
+        self._minute_cache: tuple[int, str] = (-1, "")
+        self._text_fields = {name: contract.field(name) for name in _TEXT_PARTS}
+        self._sms_fields = frozenset(
+            f.name.removeprefix("sms_data.")
+            for f in contract.request
+            if f.name.startswith("sms_data.")
+        )
+
+    # ------------------------------------------------------------------ auth
+
+    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
+        """``Authorization: Zoho-oauthtoken <token>``; any non-empty token unless the
+        ``zoho_accepted_tokens`` setting lists them."""
+        header = incoming.headers.get(self._auth_header, "")
+        expected = f"{self._auth_scheme} <access token> (the {self._auth_header} header)"
+        if not header.startswith(self._auth_prefix):
+            sent = header.partition(" ")[0] + " ***" if header else None
+            raise Reject("unauthorized", [FieldProblem("Authorization", sent, expected)])
+        token = header[len(self._auth_prefix) :].strip()
+        if not token or is_placeholder(token):
+            raise Reject(
+                "unauthorized",
+                [FieldProblem("Authorization", f"{self._auth_scheme} {token}", expected)],
+            )
+        accepted = self.settings.zoho_accepted_tokens
+        if accepted is not None and token not in accepted:
+            # A token the mock was told not to know: the client's state, not the contract.
+            raise Reject("unauthorized", violation=False)
+        return Principal(token_namespace(token), token_namespace(token))
+
+    # ------------------------------------------------------------------ parse
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> _Command:
+        """Content type, multipart framing, the text parts, ``sms_data`` and the rules
+        across fields; unknown parts and ``sms_data`` members go to ``ignored``."""
+        parts = self._parts(incoming.headers, body)
+        fields, media = self._fields(parts, ignored)
+        self._check(fields, media)
+        return _Command(fields, media, dict(incoming.headers))
+
+    def _parts(self, headers: dict[str, str] | Any, body: bytes) -> list[Part]:
         ctype = headers.get("content-type", "")
         if media_type(headers) != "multipart/form-data":
-            raise _Reject(
+            raise Reject(
+                "unsupported_media_type",
                 [
                     FieldProblem(
                         "Content-Type",
@@ -144,21 +158,23 @@ class ZohoVoice(Provider):
                         "multipart/form-data (send sms_data as a form part, "
                         "e.g. curl -F 'sms_data={...}')",
                     )
-                ]
+                ],
             )
         boundary = boundary_of(ctype)
         if boundary is not None and len(boundary) > 70:
-            raise _Reject(
+            raise Reject(
+                "invalid_request",
                 [
                     FieldProblem(
                         "Content-Type",
                         ctype[:120],
                         "a multipart boundary of 1 to 70 characters (RFC 2046 section 5.1.1)",
                     )
-                ]
+                ],
             )
         if boundary is None:
-            raise _Reject(
+            raise Reject(
+                "invalid_request",
                 [
                     FieldProblem(
                         "Content-Type",
@@ -166,14 +182,12 @@ class ZohoVoice(Provider):
                         "multipart/form-data with a boundary=... parameter; let the HTTP client "
                         "build the multipart body instead of setting the header by hand",
                     )
-                ]
+                ],
             )
         try:
-            return await read_multipart(
-                request.stream(), boundary, self._limits, declared=declared_length(headers)
-            )
+            return parse_multipart(body, boundary, self._limits)
         except BodyError as exc:
-            raise _Reject([exc.problem]) from None
+            raise Reject("invalid_request", [exc.problem]) from None
 
     def _fields(
         self, parts: list[Part], unknown: list[FieldProblem]
@@ -264,44 +278,60 @@ class ZohoVoice(Provider):
                 if key not in self._sms_fields
             ]
         if problems:
-            raise _Reject(problems)
+            raise Reject("invalid_request", problems)
         problems = self.validator.problems(fields)
         if problems:
-            raise _Reject(problems)
+            raise Reject("invalid_request", problems)
         return fields, media
 
-    def _check(self, fields: dict[str, Any], media: list[Part], namespace: str) -> None:
-        """Rules across fields that a schema cannot express."""
+    def _check(self, fields: dict[str, Any], media: list[Part]) -> None:
+        """Rules across fields that a schema cannot express (and that need no clock)."""
         sms = fields["sms_data"]
         mms = sms.get("mms", False)
         if mms and not media:
-            raise _Reject([FieldProblem(_MEDIA, None, "a file when sms_data.mms is true")])
+            raise Reject(
+                "invalid_request", [FieldProblem(_MEDIA, None, "a file when sms_data.mms is true")]
+            )
         if media and not mms:
-            raise _Reject(
-                [FieldProblem("sms_data.mms", mms, "true when an mms_media file is attached")]
+            raise Reject(
+                "invalid_request",
+                [FieldProblem("sms_data.mms", mms, "true when an mms_media file is attached")],
             )
         for part in media:
             if not part.data:
-                raise _Reject([FieldProblem(_MEDIA, "0 bytes", "a non-empty file")])
+                raise Reject(
+                    "invalid_request", [FieldProblem(_MEDIA, "0 bytes", "a non-empty file")]
+                )
+
+    # ------------------------------------------------------------------ rules
+
+    async def rules(self, command: _Command, principal: Principal, ctx: Context) -> Outcome:
+        """The schedule (on the namespace's clock) and the allowed countries; then the send
+        as Zoho answers it, and the submission to keep."""
+        fields, media = command.fields, command.media
+        sms = fields["sms_data"]
+        now = ctx.now()
         if "scheduledTime" in fields:
             zone = ZoneInfo(fields.get("timeZone") or self.settings.zoho_account_timezone)
             when = parse_zoho_datetime(fields["scheduledTime"])
             assert when is not None  # the schema's format check passed
-            if when.replace(tzinfo=zone).timestamp() <= self.runtime.now(namespace):
-                raise _Reject(
+            if when.replace(tzinfo=zone).timestamp() <= now:
+                raise Reject(
+                    "invalid_request",
                     [
                         FieldProblem(
                             "scheduledTime",
                             fields["scheduledTime"],
                             f"a time in the future (in time zone {zone.key})",
                         )
-                    ]
+                    ],
                 )
         number = parse_number(sms["customerNumber"])
         assert number is not None  # the schema's phone format check passed
         allowed = self.settings.zoho_allowed_countries
         if allowed is not None and number.region not in allowed:
-            raise _Reject(
+            raise Reject(
+                "country_not_supported",
                 [
                     FieldProblem(
                         "sms_data.customerNumber",
@@ -309,22 +339,7 @@ class ZohoVoice(Provider):
                         f"a number in one of: {', '.join(sorted(allowed))}",
                     )
                 ],
-                code="country_not_supported",
             )
-
-    # ------------------------------------------------------------------ success
-
-    async def _accept(
-        self,
-        headers: Mapping[str, str],
-        namespace: str,
-        fields: dict[str, Any],
-        media: list[Part],
-    ) -> bytes:
-        sms = fields["sms_data"]
-        number = parse_number(sms["customerNumber"])
-        assert number is not None
-        now = self.runtime.now(namespace)
         now_ms = int(now * 1000)
         seg = segments(sms["message"])
         sender = sms["senderId"]
@@ -335,21 +350,22 @@ class ZohoVoice(Provider):
                 content_type=p.content_type,
                 size=len(p.data),
                 sha256=hashlib.sha256(p.data).hexdigest(),
-                provider_id=self.runtime.new_uuid(),
+                provider_id=ctx.new_id(),
             )
             for p in media
         )
         scheduled = fields.get("scheduledTime")
         # INFERENCE: sentTime shows the scheduled minute for a scheduled send.
         sent_time = scheduled[:16] if scheduled else self._minute(now)
+        settings = self.settings
         send: dict[str, Any] = {
             "multipartCount": seg.count,
             "country": number.region,
             "submittedTime": now_ms,
             "customerNumber": number.spaced,
             "message": sms["message"],
-            "userName": self.settings.zoho_user_name,
-            "customerName": self.settings.zoho_contacts.get(number.e164, number.spaced),
+            "userName": settings.zoho_user_name,
+            "customerName": settings.zoho_contacts.get(number.e164, number.spaced),
             "senderId": sender_number.e164 if sender_number else sender,
             "messageType": "OUTGOING",
         }
@@ -357,7 +373,7 @@ class ZohoVoice(Provider):
             send["isMMS"] = True
             send["mmsMeta"] = [
                 {
-                    "bucketName": self.settings.zoho_bucket_name,
+                    "bucketName": settings.zoho_bucket_name,
                     "fileName": m.filename,
                     "fileSize": m.size,
                     "objectName": f"{m.filename}-{now_ms}",
@@ -366,19 +382,17 @@ class ZohoVoice(Provider):
                 }
                 for m in stored_media
             ]
-        logid = self.runtime.new_uuid()
+        logid = ctx.new_id()
         send |= {
             "sentTime": sent_time,
             "logid": logid,
-            "email": self.settings.zoho_email,
+            "email": settings.zoho_email,
             "status": "IN_QUEUE",
         }
-        body = {"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}
-        encoded = orjson.dumps(body)  # sent and kept as these bytes
         submission = Submission(
             id=logid,
             provider=PROVIDER,
-            operation=self.operation.id,
+            operation=self.id,
             created_at=now,
             sender=send["senderId"],
             text=sms["message"],
@@ -394,15 +408,10 @@ class ZohoVoice(Provider):
             ),
             scheduled_at=scheduled,
             media=stored_media,
-            headers=self.stored_headers(headers),
+            headers=self.owner.stored_headers(command.headers),
             request=fields,
-            response=encoded,
         )
-        try:
-            await self.store.append(namespace, submission)
-        except StoreFullError as exc:
-            raise _Reject([FieldProblem("(store)", None, str(exc))], status=507) from None
-        return encoded
+        return Outcome({"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}, 200, submission)
 
     def _minute(self, now: float) -> str:
         """``yyyy-MM-dd HH:mm`` of ``now`` in the account zone, formatted once a minute."""
@@ -412,29 +421,35 @@ class ZohoVoice(Provider):
             self._minute_cache = (minute, text)
         return self._minute_cache[1]
 
-    # ------------------------------------------------------------------ errors
+    # ------------------------------------------------------------------ render
 
-    async def _error(
-        self, reject: _Reject, namespace: str, ignored: Sequence[FieldProblem] = ()
-    ) -> JSONResponse:
-        code = self._codes[reject.code]
-        if self.settings.zoho_error_detail or reject.status:
-            text = "; ".join(str(p) for p in reject.problems)
+    def render(self, outcome: Outcome) -> Answer:
+        """The success body, as the bytes that are sent and kept."""
+        return Answer(outcome.status, orjson.dumps(outcome.body))
+
+    def render_reject(self, reject: Reject) -> Answer:
+        """A ZVSMS error: the documented wording, or (setting ``zoho_error_detail``, on by
+        default) the fields at fault; a missing or refused token gets the auth error body."""
+        settings = self.settings
+        if reject.outcome == "unauthorized":
+            return Answer(
+                reject.status or settings.zoho_auth_error_status,
+                orjson.dumps(dict(settings.zoho_auth_error_body)),
+                reject.headers,
+            )
+        code = self.codes[_CODES.get(reject.outcome, "bad_request")]
+        detail = "; ".join(str(p) for p in reject.problems) or reject.detail
+        if reject.outcome == "store_full":
+            text = detail  # not a Zoho error: always say what happened
+        elif code is self.codes["bad_request"]:
+            text = detail if settings.zoho_error_detail and detail else code["message"]
         else:
-            text = code["message"]
-        if reject.code != "bad_request":
-            text = f"{code['message']} ({text})" if self.settings.zoho_error_detail else text
-        recorded = list(ignored)
-        if reject.status is None and reject.code == "bad_request":
-            # A country outside zoho_allowed_countries breaks the mock's setting, not the
-            # contract, so it is not recorded as a violation.
-            recorded += reject.problems
-        await self._record(recorded, namespace)
+            text = (
+                f"{code['message']} ({detail})" if settings.zoho_error_detail else code["message"]
+            )
         body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
-        return JSONResponse(body, status_code=reject.status or self.settings.zoho_error_status)
-
-    async def _record(self, problems: Sequence[FieldProblem], namespace: str) -> None:
-        await self.record(self.operation.id, namespace, problems)
+        status = reject.status or (507 if reject.outcome == "store_full" else None)
+        return Answer(status or settings.zoho_error_status, orjson.dumps(body), reject.headers)
 
 
 def _preview(data: bytes | bytearray, limit: int = 80) -> str:

@@ -175,7 +175,8 @@ class Ledger:
             raise StoreFullError(
                 f"sms-mockserver: namespace {namespace!r} holds {stats.messages} messages and "
                 f"the limit is {self.limits.max_messages} (max_messages, on_full = reject); "
-                f"this send has {incoming}; DELETE /_mock/messages to clear it"
+                f"this send has {incoming} (one message per recipient); DELETE /_mock/messages "
+                "to clear it"
             )
         return min(over, stats.messages)
 

@@ -1,0 +1,452 @@
+"""One request pipeline for every provider operation, over sans-IO providers.
+
+Every provider operation is served by :class:`Endpoint`, which runs the same steps in the
+same order for all of them::
+
+    namespace -> pre-fault hooks -> auth -> read body (bounded) -> parse
+    -> record violations (one policy) -> rules -> post-fault hooks -> store -> answer
+
+A provider implements :class:`Operation`: ``authenticate``, ``parse``, ``rules`` and
+``render``, none of which sees a socket, a Starlette request or the store.  ``parse`` is a
+pure function of headers and body bytes (the contract kit reuses it to check recorded client
+traffic); ``rules`` reaches state only through :class:`Context` (the namespace's clock, the
+seeded random source, a key-value view of its accounts).  Each refusal is a :class:`Reject`
+naming a shared outcome (``invalid_request``, ``unauthorized``, ``country_not_supported``,
+…), which the provider renders in its own error shape; so a fault hook can make any provider
+answer any of its errors without knowing its wire format.
+
+The violation policy is here, once: the field problems of every refused request that broke
+the contract (no credential, wrong content type, a bad body, a bad field, a rule across
+fields), and every ignored member of every request, are recorded; refusals caused by the
+mock's state or settings (an unknown or expired token, a country a setting excludes, no
+credit left, a full store) are not contract violations and are not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from starlette.types import Receive, Scope, Send
+
+from .errors import FieldProblem, StoreFullError
+from .runtime import Runtime
+from .store import DEFAULT_NAMESPACE, SHARED, Store, Submission, Violation
+from .store.records import RecordBounds, bound_value
+
+__all__ = [
+    "NAMESPACE_HEADER",
+    "OFFLOAD_BYTES",
+    "Accounts",
+    "Answer",
+    "Context",
+    "Endpoint",
+    "Hooks",
+    "Incoming",
+    "Operation",
+    "Outcome",
+    "Principal",
+    "Reject",
+]
+
+#: Header that picks the state partition a request belongs to.
+NAMESPACE_HEADER = "x-mock-namespace"
+#: Bodies larger than this are parsed (and their answers composed) in a worker thread, so
+#: that other clients are answered meanwhile; below it the thread hop costs more than it saves.
+OFFLOAD_BYTES = 64 * 1024
+
+#: Shared outcomes whose problems are the client's breach of the contract (recorded).
+CONTRACT_OUTCOMES = frozenset({"invalid_request", "unauthorized", "unsupported_media_type"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A request as a provider sees it: method, path, query and headers (lower-case names,
+    the first value of each), with no socket behind it."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who sent a request: the account it acts for, and the namespace its credential
+    implies when the request names none (never the secret itself)."""
+
+    account: str
+    namespace: str | None = None
+
+
+class Reject(Exception):
+    """A refused request: a shared outcome, the field problems behind it, and a detail.
+
+    ``violation`` says whether the problems break the contract (and are recorded); by
+    default they do for ``invalid_request``, ``unauthorized`` and ``unsupported_media_type``.
+    ``status`` overrides the provider's HTTP status for the outcome; ``headers`` are added.
+    """
+
+    def __init__(
+        self,
+        outcome: str,
+        problems: Sequence[FieldProblem] = (),
+        *,
+        detail: str = "",
+        status: int | None = None,
+        violation: bool | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(outcome, detail or "; ".join(map(str, problems)))
+        self.outcome = outcome
+        self.problems = tuple(problems)
+        self.detail = detail
+        self.status = status
+        self.violation = outcome in CONTRACT_OUTCOMES if violation is None else violation
+        self.headers = tuple(headers)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What ``rules`` decided for an accepted request.
+
+    ``body`` is the provider's answer as data (``render`` turns it into bytes);
+    ``submission`` is stored before the answer is sent (its ``response`` is set to the
+    rendered bytes); ``undo`` runs if the store refuses it (a credit refund).
+    """
+
+    body: Any
+    status: int = 200
+    submission: Submission | None = None
+    undo: Callable[[], Awaitable[Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer: status, JSON body bytes, extra headers."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: bytes = b"application/json"
+
+
+class Accounts:
+    """One namespace's view of the store's key-value accounts (tokens, credits)."""
+
+    __slots__ = ("_now", "_store", "namespace")
+
+    def __init__(self, store: Store, namespace: str, now: Callable[[], float]) -> None:
+        self._store = store
+        self._now = now
+        self.namespace = namespace
+
+    async def get(self, key: str) -> Any:
+        """The value of ``key`` (None when absent or expired)."""
+        return await self._store.get_account(self.namespace, key, now=self._now())
+
+    async def put(self, key: str, value: Any, *, lifetime: float | None = None) -> bool:
+        """Set ``key`` (expiring after ``lifetime`` seconds); False when there is no room."""
+        now = self._now()
+        expires = None if lifetime is None else now + lifetime
+        return await self._store.put_account(
+            self.namespace, key, value, now=now, expires_at=expires
+        )
+
+    async def add(self, key: str, delta: int, *, start: int) -> tuple[int, int] | None:
+        """Atomically add ``delta`` (``start`` when absent); (before, after), or None when the
+        result would be below 0 (nothing changed)."""
+        return await self._store.add_account(self.namespace, key, delta, start=start)
+
+
+@dataclass(slots=True)
+class Context:
+    """What ``authenticate`` and ``rules`` may use: the namespace's time, the seeded random
+    source, the accounts of the namespace and of no namespace, and a way to run heavy work
+    off the event loop when the request is large."""
+
+    namespace: str
+    runtime: Runtime
+    accounts: Accounts
+    shared: Accounts
+    large: bool = False
+    incoming: Incoming | None = None
+
+    def now(self) -> float:
+        """Epoch seconds on this namespace's clock."""
+        return self.runtime.now(self.namespace)
+
+    def new_id(self) -> str:
+        """A version 4 UUID from the seeded random source."""
+        return self.runtime.new_uuid()
+
+    async def heavy(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)``, in a worker thread when the request is large."""
+        if self.large:
+            return await asyncio.to_thread(func, *args)
+        return func(*args)
+
+
+class Operation(Protocol):
+    """A provider operation, sans-IO: everything the pipeline needs from a provider."""
+
+    provider: str
+    #: The contract's operation id (violations are recorded under it).
+    id: str
+    method: str
+    path: str
+    #: Largest body read; beyond it the request is refused with ``render_reject``.
+    max_body: int
+
+    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
+        """The request's principal; raises :class:`Reject` (``unauthorized``)."""
+        ...
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> Any:
+        """The body as the operation's command; raises :class:`Reject`.  Members the
+        operation ignores go to ``ignored`` (recorded whatever the answer).  Pure: no I/O."""
+        ...
+
+    async def rules(self, command: Any, principal: Principal, ctx: Context) -> Outcome:
+        """Apply the business rules; raises :class:`Reject`."""
+        ...
+
+    def render(self, outcome: Outcome) -> Answer:
+        """An accepted request's answer."""
+        ...
+
+    def render_reject(self, reject: Reject) -> Answer:
+        """A refusal in the provider's own error shape."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """Where a fault hook is called: the operation, the namespace and the request."""
+
+    operation: Operation
+    namespace: str
+    incoming: Incoming
+    context: Context
+
+
+#: A pre-fault hook: None to go on, a :class:`Reject` to answer with one of the provider's
+#: own errors, or an :class:`Answer` to send these bytes instead.
+PreHook = Callable[[Point], Awaitable["Reject | Answer | None"]]
+#: A post-fault hook: sees the accepted outcome; None to go on, a :class:`Reject` or an
+#: :class:`Answer` to refuse it (nothing is stored), or another :class:`Outcome` to use.
+PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"]]
+
+
+@dataclass(slots=True)
+class Hooks:
+    """The fault seams, run by every provider operation in order (empty by default)."""
+
+    pre: list[PreHook] = field(default_factory=list)
+    post: list[PostHook] = field(default_factory=list)
+
+
+class Endpoint:
+    """One provider operation served as a plain ASGI app, through the pipeline."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        store: Store,
+        runtime: Runtime,
+        hooks: Hooks,
+        bounds: RecordBounds,
+    ) -> None:
+        self.operation = operation
+        self.store = store
+        self.runtime = runtime
+        self.hooks = hooks
+        self.bounds = bounds
+        self._shared = Accounts(store, SHARED, runtime.now)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
+        query: bytes = scope.get("query_string", b"")
+        incoming = Incoming(scope["method"], scope["path"], query.decode("latin-1"), headers)
+        answer = await self.handle(incoming, receive)
+        if answer is None:
+            return  # the client went away: nobody to answer
+        raw = [
+            (b"content-length", str(len(answer.body)).encode("latin-1")),
+            (b"content-type", answer.content_type),
+        ]
+        raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": raw})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def handle(self, incoming: Incoming, receive: Receive) -> Answer | None:
+        """Run the pipeline for one request; None when the client disconnected."""
+        op = self.operation
+        named = incoming.headers.get(NAMESPACE_HEADER) or None
+        ctx = self._context(named or DEFAULT_NAMESPACE, incoming)
+        ignored: list[FieldProblem] = []
+        try:
+            if self.hooks.pre:
+                early = await self._pre(ctx)
+                if early is not None:
+                    return early
+            principal = await op.authenticate(incoming, ctx)
+            if named is None and principal.namespace:
+                ctx = self._context(principal.namespace, incoming)
+            body = await read_body(receive, incoming.headers, op.max_body)
+            if body is None:
+                return None
+            if len(body) > OFFLOAD_BYTES:
+                ctx.large = True
+                command = await asyncio.to_thread(op.parse, incoming, body, ignored)
+            else:
+                command = op.parse(incoming, body, ignored)
+            outcome = await op.rules(command, principal, ctx)
+            if self.hooks.post:
+                late = await self._post(ctx, outcome)
+                if isinstance(late, Answer):
+                    await self._record(ctx, ignored)
+                    return late
+                outcome = late
+            answer = await ctx.heavy(self._finish, outcome, ctx.large)
+            if outcome.submission is not None:
+                try:
+                    await self.store.append(ctx.namespace, outcome.submission)
+                except StoreFullError as exc:
+                    if outcome.undo is not None:
+                        await outcome.undo()
+                    detail = str(exc).removeprefix("sms-mockserver: ")
+                    raise Reject("store_full", detail=detail, status=507) from None
+        except Reject as reject:
+            if reject.violation:
+                ignored += reject.problems
+            await self._record(ctx, ignored)
+            return op.render_reject(reject)
+        except BodyTooLarge as exc:
+            too_large = Reject(
+                "invalid_request",
+                [FieldProblem("(body)", None, f"a request body of at most {exc.limit} bytes")],
+                detail=f"the body must be at most {exc.limit} bytes",
+            )
+            await self._record(ctx, [*ignored, *too_large.problems])
+            return op.render_reject(too_large)
+        await self._record(ctx, ignored)
+        return answer
+
+    def _finish(self, outcome: Outcome, encode: bool) -> Answer:
+        """The answer's bytes, kept with the submission as they are sent; a large
+        submission is encoded here as well (in the worker thread with the rest)."""
+        answer = self.operation.render(outcome)
+        submission = outcome.submission
+        if submission is not None:
+            submission.status_code = answer.status
+            submission.response = answer.body
+            if encode:
+                submission.encode()
+        return answer
+
+    def _context(self, namespace: str, incoming: Incoming) -> Context:
+        runtime = self.runtime
+        return Context(
+            namespace,
+            runtime,
+            Accounts(self.store, namespace, lambda: runtime.now(namespace)),
+            self._shared,
+            incoming=incoming,
+        )
+
+    async def _pre(self, ctx: Context) -> Answer | None:
+        assert ctx.incoming is not None
+        point = Point(self.operation, ctx.namespace, ctx.incoming, ctx)
+        for hook in self.hooks.pre:
+            result = await hook(point)
+            if isinstance(result, Reject):
+                raise result
+            if result is not None:
+                return result
+        return None
+
+    async def _post(self, ctx: Context, outcome: Outcome) -> Outcome | Answer:
+        assert ctx.incoming is not None
+        point = Point(self.operation, ctx.namespace, ctx.incoming, ctx)
+        for hook in self.hooks.post:
+            result = await hook(point, outcome)
+            if isinstance(result, Reject | Answer):
+                # Refused after the rules ran: nothing is stored, and what the rules spent
+                # (credits) is given back.
+                if outcome.undo is not None:
+                    await outcome.undo()
+                if isinstance(result, Reject):
+                    raise result
+                return result
+            if result is not None:
+                outcome = result
+        return outcome
+
+    async def _record(self, ctx: Context, problems: Sequence[FieldProblem]) -> None:
+        """Keep field problems as contract violations; what was sent is kept as JSON cut to
+        ``max_violation_value_bytes`` with its size noted (a 10 MB member costs a kilobyte)."""
+        if not problems:
+            return
+        now = ctx.now()
+        op = self.operation
+        violations = []
+        for p in problems:
+            sent, size, truncated = bound_value(p.sent, self.bounds)
+            violations.append(
+                Violation(
+                    provider=op.provider,
+                    operation=op.id,
+                    field=p.field,
+                    sent=sent,
+                    expected=p.expected,
+                    created_at=now,
+                    sent_size=size,
+                    sent_truncated=truncated,
+                )
+            )
+        await self.store.record_violations(ctx.namespace, violations)
+
+
+class BodyTooLarge(Exception):
+    """The request body crossed its cap while being read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The Content-Length header as a number, or None when absent or not plain digits."""
+    value = headers.get("content-length", "")
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+async def read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes | None:
+    """The whole body, refused from Content-Length or as soon as it crosses ``limit``;
+    None when the client disconnected first."""
+    declared = declared_length(headers)
+    if declared is not None and declared > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        if not message.get("more_body", False):
+            if not chunks:  # the usual case: the whole body in one message
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)
