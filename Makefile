@@ -9,7 +9,7 @@ PORT   ?= 8910
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: serve test lint typecheck pytest contracts bench bench-store wheel clean
+.PHONY: serve test lint typecheck pytest contracts bench bench-store bench-stalls wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP_TEST)
 # The journal's bounds on a real server: big sends, paging, memory over many namespaces.
 bench-store: $(STAMP_TEST)
 	$(BIN)/python bench/store_bounds.py
+
+# /_mock/health latency while maximal hostile bodies are parsed (no request stalls the others).
+bench-stalls: $(STAMP_TEST)
+	$(BIN)/python bench/stalls.py
 
 wheel: $(STAMP_TEST)
 	rm -rf dist

@@ -327,16 +327,20 @@ def ring(store: str, tmp: Path) -> list[Figure]:
 
 
 def render(figures: Sequence[Figure]) -> str:
-    """The results as a fixed-width table."""
-    lines = [f"{'measurement':<16}{'store':<8}{'figure':<42}{'value':>12}  {'target':<22}verdict"]
+    """The results as a fixed-width table (the first column as wide as its longest name)."""
+    width = max([16, *(len(f.measurement) + 1 for f in figures)])
+    lines = [
+        f"{'measurement':<{width}}{'store':<8}{'figure':<42}{'value':>12}  {'target':<22}verdict"
+    ]
     for f in figures:
         value = f"{f.value:,.1f} {f.unit}".strip() if f.unit else f"{f.value:,.0f}"
         verdict = "PASS" if f.passed else "FAIL"
         lines.append(
-            f"{f.measurement:<16}{f.store:<8}{f.figure:<42}{value:>12}  {f.target:<22}{verdict}"
+            f"{f.measurement:<{width}}{f.store:<8}{f.figure:<42}{value:>12}  "
+            f"{f.target:<22}{verdict}"
         )
         if f.note:
-            lines.append(f"{'':<24}({f.note})")
+            lines.append(f"{'':<{width + 8}}({f.note})")
     return "\n".join(lines)
 
 

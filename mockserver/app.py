@@ -50,7 +50,7 @@ def create_app(
     routes: list[BaseRoute] = []
     for provider in providers:
         for op in provider.operations():
-            endpoint = Endpoint(op, store, runtime, hooks, bounds)
+            endpoint = Endpoint(op, store, runtime, hooks, bounds, settings.body_timeout_seconds)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
         routes += provider.routes()
     routes += admin_routes(store, __version__, settings, runtime)

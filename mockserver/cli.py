@@ -83,6 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_config
 
     settings = Settings.from_file(args.config) if args.config else Settings()
     if args.seed is not None:
@@ -91,14 +92,13 @@ def _serve(args: argparse.Namespace) -> int:
         args.store or os.environ.get(STORE_ENV) or "sqlite", settings.store_limits()
     )
     app = create_app(settings=settings, store=store)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
+        settings,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         access_log=args.log_level in {"info", "debug"},
-        # "on": the lifespan opens the store, and a store that can't open stops the start.
-        lifespan="on",
     )
     server = uvicorn.Server(config)
 

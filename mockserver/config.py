@@ -44,6 +44,14 @@ class Settings:
     #: Deepest nesting of JSON objects/arrays accepted where the contract allows free-form
     #: members (extra keys of Zoho's ``sms_data``); the journal stores what it accepts.
     max_json_depth: int = 32
+    #: Parse work is capped by count as well as by bytes, so no body can keep a core busy
+    #: for seconds: pairs in a form body (a 10,000-recipient 2sms form send has about
+    #: 10,004), values in a JSON body (counted as its ``,`` and ``:`` characters, an upper
+    #: bound checked before parsing; a 10,000-recipient send has about 20,000), and parts in
+    #: a multipart body (the Zoho send has five parameters).
+    max_form_fields: int = 20_000
+    max_json_values: int = 100_000
+    max_parts: int = 64
 
     # ---- the journal (README, "Limits"): every store of data is bounded by count and bytes
     #: Messages kept per namespace.  Beyond it the oldest is evicted and counted (a ring), so
@@ -64,6 +72,20 @@ class Settings:
     max_stored_header_bytes: int = 16 * 1024
     #: A violation keeps at most this many bytes of the JSON of what was sent.
     max_violation_value_bytes: int = 1024
+
+    # ---- serving (README, "Limits"): no client can hold a connection, or the server, for long
+    #: Seconds from a connection's start (or a next request's first byte) to the end of its
+    #: request headers; then the connection is closed.
+    header_timeout_seconds: int = 10
+    #: Seconds to send a request body once its headers are in; then the provider's error
+    #: with HTTP 408.
+    body_timeout_seconds: int = 30
+    #: Seconds an idle keep-alive connection stays open.
+    keep_alive_timeout_seconds: int = 5
+    #: Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in progress.
+    shutdown_timeout_seconds: int = 5
+    #: Connections (and requests in progress) at once; beyond, HTTP 503 and close.
+    max_connections: int = 1000
 
     # ---- the runtime
     #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
@@ -152,6 +174,14 @@ class Settings:
             "max_stored_header_bytes",
             "max_violation_value_bytes",
             "max_json_depth",
+            "max_form_fields",
+            "max_json_values",
+            "max_parts",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "keep_alive_timeout_seconds",
+            "shutdown_timeout_seconds",
+            "max_connections",
             "zoho_max_message_length",
             "zoho_max_media_files",
             "twosms_token_lifetime_seconds",

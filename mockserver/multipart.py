@@ -1,6 +1,7 @@
 """``multipart/form-data`` parsing with explicit limits, sans-IO.
 
-Built on python-multipart's callback parser (the one Starlette uses).  The body arrives
+Built on python-multipart's callback parser (the one Starlette uses), which also caps the
+header lines of a part (8) and their size (4 KiB).  The body arrives
 whole (read within the operation's size limit by the pipeline); a part, field or file over
 its cap is refused as soon as the parser reaches it.  Parts are returned in arrival order
 with their raw bytes: the provider decides about duplicates and text decoding, because those

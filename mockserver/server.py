@@ -23,6 +23,7 @@ import uvicorn
 from .app import create_app
 from .config import Settings
 from .errors import MockServerError, NoMessageError
+from .serving import uvicorn_config
 from .store import Message, Store, Violation
 from .store.urls import store_from_url
 
@@ -52,14 +53,7 @@ class MockServer:
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                host=host,
-                port=port,
-                log_level="warning",
-                access_log=False,
-                lifespan="on",
-            )
+            uvicorn_config(self.app, self.settings, host=host, port=port)
         )
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None

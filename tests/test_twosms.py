@@ -610,3 +610,30 @@ def test_wrong_method_is_405_in_the_contract(client: TestClient, path: str) -> N
     assert response.headers["allow"] == "POST"
     op = OP if path == SEND else "twosmsToken"
     assert_matches_contract("twosms", op, response)
+
+
+def test_parse_work_is_capped_by_count_before_parsing() -> None:
+    settings = Settings(max_form_fields=10, max_json_values=12)
+    with make_client(settings) as c:
+        form = "&".join(f"k{i}=" for i in range(11))
+        answer = send(c, content=form.encode(), headers=FORM)
+        assert answer.status_code == 400
+        reason = check(answer)["Error"]["ErrorReason"]
+        assert "(body): a form of at most 10 fields (setting max_form_fields)" in reason
+        many = {**WORKED, "Extra": list(range(10))}
+        reason = check(send(c, many))["Error"]["ErrorReason"]
+        assert "a JSON body of at most 12 values" in reason
+        assert "max_json_values" in reason
+        # At the caps, the same bodies are read as usual.
+        assert send(c, content=WORKED_FORM.encode(), headers=FORM).status_code == 200
+        assert send(c, WORKED).status_code == 200
+
+
+def test_one_request_records_at_most_100_violations() -> None:
+    with make_client() as c:
+        form = "&".join(f"k{i}=" for i in range(500)) + "&" + WORKED_FORM
+        assert send(c, content=form.encode(), headers=FORM).status_code == 200
+        found = violations(c)
+    assert len(found) == 100
+    assert [v.field for v in found[:3]] == ["k0", "k1", "k2"]
+    assert (found[-1].field, found[-1].sent) == ("(request)", "401 more problems")

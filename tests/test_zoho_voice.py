@@ -527,3 +527,11 @@ def test_errors_served_as_200_still_match_the_served_contract() -> None:
         validator = jsonschema_rs.validator_for(schema)
         assert validator.is_valid(zoho_send(c, {"message": ""}).json())
         assert validator.is_valid(zoho_send(c).json())
+
+
+def test_parts_per_body_are_capped_by_the_setting() -> None:
+    with make_client(Settings(max_parts=3)) as c:
+        answer = zoho_send(c, data={"a": "1", "b": "2", "c": "3"})
+        assert answer.status_code == 400
+        assert "a multipart body of at most 3 parts" in answer.json()["message"]
+        assert zoho_send(c, data={"a": "1", "b": "2"}).status_code == 200

@@ -104,7 +104,9 @@ class SendSms:
         self._auth_header = auth.get("header", "Authorization").lower()
         self._auth_scheme = auth.get("scheme", "Zoho-oauthtoken")
         self._auth_prefix = self._auth_scheme + " "
-        self._limits = Limits(settings.max_media_bytes, settings.max_field_bytes)
+        self._limits = Limits(
+            settings.max_media_bytes, settings.max_field_bytes, parts=settings.max_parts
+        )
         self._account_zone = ZoneInfo(settings.zoho_account_timezone)
         self._minute_cache: tuple[int, str] = (-1, "")
         self._text_fields = {name: contract.field(name) for name in _TEXT_PARTS}

@@ -1,0 +1,103 @@
+"""Serving: no client holds a connection for long (real sockets, a real uvicorn)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from mockserver import MockServer, Settings
+
+from .conftest import VALID_SMS, ZOHO_PATH
+
+TIMEOUTS = Settings(header_timeout_seconds=1, body_timeout_seconds=1)
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    with MockServer(settings=TIMEOUTS) as server:
+        yield server
+
+
+def connect(mock: MockServer) -> socket.socket:
+    parts = urlsplit(mock.url)
+    assert parts.hostname is not None and parts.port is not None
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(
+    mock: MockServer,
+) -> None:
+    with connect(mock) as sock:
+        started = time.monotonic()
+        assert read_until_closed(sock) == b""
+        elapsed = time.monotonic() - started
+    assert 0.8 < elapsed < 5
+
+
+def test_trickled_headers_do_not_keep_the_connection(mock: MockServer) -> None:
+    with connect(mock) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /rest/json/v2/sms/send HTTP/1.1\r\n")
+        with pytest.raises(OSError):  # noqa: PT012 - the server closes it under the loop
+            for n in range(50):
+                time.sleep(0.1)
+                sock.sendall(b"X-Slow-%d: y\r\n" % n)
+                if time.monotonic() - started > 5:
+                    break
+        elapsed = time.monotonic() - started
+    assert elapsed < 4
+
+
+def test_a_body_that_does_not_come_gets_the_providers_408(mock: MockServer) -> None:
+    sms = json.dumps(VALID_SMS)
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{sms}\r\n--b--\r\n'
+    ).encode()
+    head = (
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\n"
+        "Authorization: Zoho-oauthtoken t\r\nX-Mock-Namespace: slow-body\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with connect(mock) as sock:
+        started = time.monotonic()
+        sock.sendall(head + body[:20])
+        answer = read_until_closed(sock)
+        elapsed = time.monotonic() - started
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    payload = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert payload["code"] == "ZVSMS-4027"
+    assert "the whole body within 1 seconds (setting body_timeout_seconds)" in payload["message"]
+    assert 0.8 < elapsed < 5
+    assert mock.messages(namespace="slow-body") == []
+
+
+def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServer) -> None:
+    sms = json.dumps(VALID_SMS)
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n{sms}\r\n--b--\r\n'
+    ).encode()
+    request = (
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\nAuthorization: Zoho-oauthtoken t\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with connect(mock) as sock:
+        for _ in range(2):  # the second request on the same connection, after a pause
+            sock.sendall(request)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            time.sleep(0.5)
