@@ -10,12 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..config import Settings
+from ..contracts import load_contract
 from ..pipeline import Operation
 from ..runtime import Runtime
 from ..store.records import bound_headers
 
 __all__ = [
     "Provider",
+    "ProviderOperation",
     "is_placeholder",
     "json_depth",
     "media_type",
@@ -76,6 +78,24 @@ class Provider:
         None when the path is not this provider's.
         """
         return None
+
+
+class ProviderOperation:
+    """What every operation of a provider takes from its contract: the operation id, method,
+    path and error codes; and the provider's settings.  Subclasses implement the rest of
+    :class:`~mockserver.pipeline.Operation`."""
+
+    def __init__(self, owner: Provider, operation_id: str, max_body: int) -> None:
+        self.owner = owner
+        self.settings = owner.settings
+        self.provider = owner.name
+        self.contract = load_contract(owner.name).operation(operation_id)
+        self.id = self.contract.id
+        self.method = self.contract.method
+        self.path = self.contract.path
+        self.codes = self.contract.codes
+        #: Largest body read.
+        self.max_body = max_body
 
 
 #: Credentials that betray a broken client (an unset variable, a template never filled in):

@@ -29,7 +29,6 @@ from starlette.responses import JSONResponse, Response
 
 from ..binding import Binder, FormBindingError
 from ..config import Settings
-from ..contracts import load_contract
 from ..errors import FieldProblem
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
@@ -37,7 +36,7 @@ from ..sms import Segments, parse_number, segments
 from ..store import Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
-from .common import Provider, json_depth, media_type
+from .common import Provider, ProviderOperation, json_depth, media_type
 
 __all__ = [
     "CREDITS_KEY",
@@ -126,18 +125,11 @@ class TwoSms(Provider):
 # ---------------------------------------------------------------------- POST /Token
 
 
-class Token:
+class Token(ProviderOperation):
     """``POST /Token``: OAuth2 client credentials, OWIN style (RFC 6749 section 4.4)."""
 
-    provider = PROVIDER
-
     def __init__(self, owner: TwoSms) -> None:
-        self.settings = owner.settings
-        contract = load_contract(PROVIDER).operation("twosmsToken")
-        self.id = contract.id
-        self.method = contract.method
-        self.path = contract.path
-        self.max_body = owner.settings.max_field_bytes
+        super().__init__(owner, "twosmsToken", owner.settings.max_field_bytes)
 
     async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
         """Nobody yet: the client's credentials are in the body."""
@@ -230,20 +222,12 @@ class Token:
 # ---------------------------------------------------------------------- POST send
 
 
-class SendMessages:
+class SendMessages(ProviderOperation):
     """``POST /api/v2/sms/messages`` as a sans-IO operation."""
 
-    provider = PROVIDER
-
     def __init__(self, owner: TwoSms) -> None:
-        settings = owner.settings
-        self.owner = owner
-        self.settings = settings
-        contract = load_contract(PROVIDER).operation("twosmsSendMessagesV2")
-        self.id = contract.id
-        self.method = contract.method
-        self.path = contract.path
-        self.max_body = settings.max_body_bytes
+        super().__init__(owner, "twosmsSendMessagesV2", owner.settings.max_body_bytes)
+        settings, contract = self.settings, self.contract
         types = dict(settings.twosms_message_types)
         quick = dict(settings.twosms_quick_recipient_types)
         self.validator = RequestValidator(
@@ -256,7 +240,6 @@ class SendMessages:
         self._sends = {
             number: (name != _EMAIL_ONLY, name in _EMAIL_ALSO) for name, number in quick.items()
         }
-        self.codes = contract.codes
         # .NET compares GUIDs case-insensitively.
         self._templates = {k.lower(): v for k, v in settings.twosms_templates.items()}
         self._reason_prefix = self.codes["validation"]["message"].split("{field}")[0]

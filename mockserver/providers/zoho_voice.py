@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..config import Settings
-from ..contracts import load_contract
 from ..errors import FieldProblem
 from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
@@ -33,7 +32,7 @@ from ..runtime import Runtime
 from ..sms import parse_number, segments
 from ..store import Media, Recipient, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
-from .common import Provider, is_placeholder, json_depth, media_type
+from .common import Provider, ProviderOperation, is_placeholder, json_depth, media_type
 
 __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 
@@ -82,21 +81,12 @@ class ZohoVoice(Provider):
         return JSONResponse(body, status_code=405, headers={"Allow": allowed})
 
 
-class SendSms:
+class SendSms(ProviderOperation):
     """``POST /rest/json/v2/sms/send`` as a sans-IO operation."""
 
-    provider = PROVIDER
-
     def __init__(self, owner: ZohoVoice) -> None:
-        settings = owner.settings
-        self.owner = owner
-        self.settings = settings
-        contract = load_contract(PROVIDER).operation("zohoVoiceSendSmsV2")
-        self.id = contract.id
-        self.method = contract.method
-        self.path = contract.path
-        self.max_body = settings.max_body_bytes
-        self.codes = contract.codes
+        super().__init__(owner, "zohoVoiceSendSmsV2", owner.settings.max_body_bytes)
+        settings, contract = self.settings, self.contract
         self.validator = RequestValidator(
             contract, settings.contract_overrides()[contract.id]["fields"]
         )
