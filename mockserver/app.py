@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .admin import admin_routes
 from .config import Settings
-from .pipeline import Endpoint, Hooks
+from .pipeline import BodyDeadlines, Endpoint, Hooks
 from .providers import PROVIDERS
 from .runtime import Runtime
 from .store import MemoryStore, Store
@@ -45,12 +45,13 @@ def create_app(
     store = store if store is not None else MemoryStore(settings.store_limits())
     runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
     hooks = Hooks()
+    deadlines = BodyDeadlines(settings.body_timeout_seconds)
     bounds = settings.store_limits().records
     providers = [factory(settings, runtime) for factory in PROVIDERS.values()]
     routes: list[BaseRoute] = []
     for provider in providers:
         for op in provider.operations():
-            endpoint = Endpoint(op, store, runtime, hooks, bounds, settings.body_timeout_seconds)
+            endpoint = Endpoint(op, store, runtime, hooks, bounds, deadlines)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
         routes += provider.routes()
     routes += admin_routes(store, __version__, settings, runtime)
@@ -74,6 +75,7 @@ def create_app(
         await store.open()
         try:
             async with runtime.running():
+                runtime.spawn(deadlines.run)
                 yield
         finally:
             await store.close()

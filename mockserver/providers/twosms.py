@@ -88,7 +88,7 @@ class _Send(NamedTuple):
     quick: int
     sms_to: int
     emails: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
 
 
 class TwoSms(Provider):
@@ -288,18 +288,13 @@ class SendMessages(ProviderOperation):
                 raise Reject("invalid_request", problems)
         text = self._check(instance)
         recipients = self._recipients(instance["Contacts"])
-        quick = sum(r.quick for r in recipients)
-        sms_to = sum(r.sms for r in recipients)
-        emails = sum(r.email for r in recipients)
+        quick = sms_to = emails = 0
+        for r in recipients:
+            quick += r.quick
+            sms_to += r.sms
+            emails += r.email
         return _Send(
-            instance,
-            text,
-            segments(text),
-            recipients,
-            quick,
-            sms_to,
-            emails,
-            dict(incoming.headers),
+            instance, text, segments(text), recipients, quick, sms_to, emails, incoming.headers
         )
 
     def _bind(
@@ -460,7 +455,8 @@ class SendMessages(ProviderOperation):
         async def refund() -> None:
             await ctx.accounts.add(credits, sms_count, start=start)
 
-        outcome = await ctx.heavy(self._compose, command, principal.account, ctx, sms_count, *spent)
+        args = (command, principal.account, ctx, sms_count, *spent)
+        outcome = await ctx.heavy(self._compose, *args) if ctx.large else self._compose(*args)
         outcome.undo = refund
         return outcome
 
@@ -476,10 +472,11 @@ class SendMessages(ProviderOperation):
         """The answer and the submission to store, each recipient with its id (two keys
         naming the same number, +1… and 1…, each get their own, side by side)."""
         now = ctx.now()
+        new_id = ctx.runtime.new_uuid
         by_key: dict[str, list[str]] = {}
         ids: list[str] = []
         for r in p.recipients:
-            message_id = ctx.new_id()
+            message_id = new_id()
             ids.append(message_id)
             by_key.setdefault(r.key, []).append(message_id)
         msg = p.msg

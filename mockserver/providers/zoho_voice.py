@@ -14,6 +14,7 @@ Served by the one request pipeline (:mod:`mockserver.pipeline`); precedence (REA
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -53,7 +54,7 @@ def token_namespace(token: str) -> str:
 class _Command:
     fields: dict[str, Any]
     media: list[Part]
-    headers: dict[str, str]
+    headers: Mapping[str, str]
 
 
 class ZohoVoice(Provider):
@@ -136,7 +137,7 @@ class SendSms(ProviderOperation):
         parts = self._parts(incoming.headers, body)
         fields, media = self._fields(parts, ignored)
         self._check(fields, media)
-        return _Command(fields, media, dict(incoming.headers))
+        return _Command(fields, media, incoming.headers)
 
     def _parts(self, headers: dict[str, str] | Any, body: bytes) -> list[Part]:
         ctype = headers.get("content-type", "")
