@@ -189,6 +189,11 @@ class SQLiteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             conn.execute("PRAGMA journal_mode = WAL")
+            # The writer's page cache: 16 MiB instead of SQLite's 2 MiB. Inserting a
+            # 10,000-recipient send touches pages all over the id index (random UUIDs); with
+            # the small cache its insert took 93-133 ms, and evicting as many 50-64 ms; with
+            # this one 57-100 and 32-45 (in-process, the same machine and hour).
+            conn.execute("PRAGMA cache_size = -16384")
             self._migrate(conn)
             self._rebuild(conn)
             self._writer = threading.Thread(
