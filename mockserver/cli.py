@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import Settings
+from .config import Settings, deprecated_keys, read_toml
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
 from .store.urls import store_from_url
@@ -85,7 +85,18 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .serving import uvicorn_config
 
-    settings = Settings.from_file(args.config) if args.config else Settings()
+    settings = Settings()
+    if args.config:
+        data = read_toml(args.config)
+        settings = Settings.from_mapping(data)
+        old = deprecated_keys(data)
+        if old:
+            print(
+                f"sms-mockserver: {args.config}: {', '.join(old)}: flat provider setting names "
+                "are deprecated; write them in the provider's table, e.g. [zoho_voice] "
+                "error_status = 200 for zoho_error_status (README, 'Settings')",
+                file=sys.stderr,
+            )
     if args.seed is not None:
         settings = settings.replace(seed=args.seed)
     store = store_from_url(
@@ -117,9 +128,13 @@ def _serve(args: argparse.Namespace) -> int:
             f"seed: {app.state.runtime.seed}",
             "routes:",
         ]
-        for route in app.routes:
-            methods = ",".join(sorted(getattr(route, "methods", None) or [])) or "ANY"
-            lines.append(f"  {methods:<12} {base}{getattr(route, 'path', '')}")
+        listed = [
+            (",".join(sorted(getattr(route, "methods", None) or [])) or "ANY", route)
+            for route in app.routes
+        ]
+        width = max(len(methods) for methods, _ in listed)
+        for methods, route in listed:
+            lines.append(f"  {methods:<{width}}  {base}{getattr(route, 'path', '')}")
         print("\n".join(lines), flush=True)
 
     server.startup = startup  # type: ignore[method-assign]

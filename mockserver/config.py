@@ -20,9 +20,33 @@ from .contracts import Overrides
 from .errors import MockServerError
 from .store import RecordBounds, StoreLimits
 
-__all__ = ["MiB", "Settings"]
+__all__ = ["PROVIDER_TABLES", "MiB", "Settings", "deprecated_keys", "read_toml"]
 
 MiB = 1024 * 1024
+
+
+#: Each provider's table in a settings file, and the prefix of its settings' field names:
+#: ``[zoho_voice] error_status`` is the field ``zoho_error_status``.
+PROVIDER_TABLES: Mapping[str, str] = MappingProxyType({"zoho_voice": "zoho_", "twosms": "twosms_"})
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A settings file's data; a file that can't be read or parsed is a MockServerError."""
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MockServerError(f"sms-mockserver: cannot read config {path}: {exc}") from exc
+
+
+def deprecated_keys(data: Mapping[str, Any]) -> list[str]:
+    """Provider settings a file writes with their flat names (``zoho_error_status``) rather
+    than in the provider's table; still read, to be moved."""
+    return sorted(
+        key
+        for key in data
+        if key not in PROVIDER_TABLES and key.startswith(tuple(PROVIDER_TABLES.values()))
+    )
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -265,16 +289,42 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
-        """Build settings from plain data (a parsed TOML file), refusing unknown keys."""
+        """Build settings from plain data (a parsed TOML file), refusing unknown keys.
+
+        A provider's settings are read from its table (``[zoho_voice] error_status = 200``
+        is ``zoho_error_status``); the flat names are still read (see
+        :func:`deprecated_keys`).
+        """
         names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(names))
+        flat: dict[str, Any] = {}
+        spelt: dict[str, str] = {}  # each setting as the file wrote it, for messages
+        for key, value in data.items():
+            prefix = PROVIDER_TABLES.get(key)
+            if prefix is None:
+                if key in flat:
+                    raise MockServerError(f"sms-mockserver: {spelt[key]} and {key} are one setting")
+                flat[key], spelt[key] = value, key
+                continue
+            if not isinstance(value, Mapping):
+                raise MockServerError(
+                    f"sms-mockserver: {key} must be a table of settings ([{key}] error_status = …)"
+                )
+            for sub, item in value.items():
+                name = prefix + sub
+                if name in flat:
+                    raise MockServerError(
+                        f"sms-mockserver: [{key}] {sub} and {spelt[name]} are one setting"
+                    )
+                flat[name], spelt[name] = item, f"[{key}] {sub}"
+        unknown = sorted(spelt[k] for k in set(flat) - set(names))
         if unknown:
+            tables = ", ".join(f"[{t}] ({p}…)" for t, p in PROVIDER_TABLES.items())
             raise MockServerError(
                 f"sms-mockserver: unknown setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(names))}"
+                f"known: {', '.join(sorted(names))}; provider tables: {tables}"
             )
         values: dict[str, Any] = {}
-        for key, value in data.items():
+        for key, value in flat.items():
             if key in {"zoho_allowed_countries", "zoho_accepted_tokens"} and value is not None:
                 if not isinstance(value, list):
                     raise MockServerError(
@@ -289,12 +339,7 @@ class Settings:
     @classmethod
     def from_file(cls, path: str | Path) -> Settings:
         """Read settings from a TOML file."""
-        try:
-            with Path(path).open("rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise MockServerError(f"sms-mockserver: cannot read config {path}: {exc}") from exc
-        return cls.from_mapping(data)
+        return cls.from_mapping(read_toml(path))
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mockserver import MockServerError, Settings
+from mockserver.config import deprecated_keys
 
 
 def test_defaults_accept_the_documented_sample_file() -> None:
@@ -102,3 +103,66 @@ def test_serve_with_a_bad_config_exits_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "not an IANA time zone" in result.stderr
+
+
+def test_provider_settings_are_read_from_their_tables_and_flat_names_still_work() -> None:
+    tabled = Settings.from_mapping(
+        {
+            "zoho_voice": {"error_status": 200, "contacts": {"+1": "A"}},
+            "twosms": {"error_status": 422},
+        }
+    )
+    assert (tabled.zoho_error_status, tabled.twosms_error_status) == (200, 422)
+    assert tabled.zoho_contacts == {"+1": "A"}
+    flat = {"zoho_error_status": 200, "max_messages": 5}
+    assert Settings.from_mapping(flat).zoho_error_status == 200
+    assert deprecated_keys(flat) == ["zoho_error_status"]
+    assert deprecated_keys({"zoho_voice": {"error_status": 200}}) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"zoho_voice": {"eror_status": 200}}, r"unknown setting\(s\) \[zoho_voice\] eror_status"),
+        ({"zoho_voice": {"error_status": 1}, "zoho_error_status": 2}, "are one setting"),
+        ({"twosms": 5}, "must be a table of settings"),
+    ],
+)
+def test_provider_tables_are_checked(data: dict[str, object], message: str) -> None:
+    with pytest.raises(MockServerError, match=message):
+        Settings.from_mapping(data)
+
+
+def test_serve_names_the_flat_settings_to_move(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "old.toml"
+    path.write_text("zoho_error_status = 200\nmax_messages = 5\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            "memory",
+            "--config",
+            str(path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        notice = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert "zoho_error_status: flat provider setting names are deprecated" in notice
+    assert "[zoho_voice]" in notice
