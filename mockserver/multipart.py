@@ -56,8 +56,10 @@ class BodyError(MockServerError):
         self.problem = problem
 
 
+@lru_cache(maxsize=256)
 def boundary_of(content_type: str) -> bytes | None:
-    """The ``boundary`` parameter of a multipart Content-Type, if any."""
+    """The ``boundary`` parameter of a multipart Content-Type, if any (cached: a request's
+    header is read before its body and again when the body is parsed)."""
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     return boundary or None

@@ -228,9 +228,15 @@ class Operation(Protocol):
         """The request's principal; raises :class:`Reject` (``unauthorized``)."""
         ...
 
+    def precheck(self, incoming: Incoming) -> None:
+        """What the headers alone decide before the body is read (its content type);
+        raises :class:`Reject`."""
+        ...
+
     def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> Any:
-        """The body as the operation's command; raises :class:`Reject`.  Members the
-        operation ignores go to ``ignored`` (recorded whatever the answer).  Pure: no I/O."""
+        """The body as the operation's command, once ``precheck`` has passed; raises
+        :class:`Reject`.  Members the operation ignores go to ``ignored`` (recorded whatever
+        the answer).  Pure: no I/O."""
         ...
 
     async def rules(self, command: Any, principal: Principal, ctx: Context) -> Outcome:
@@ -248,7 +254,12 @@ class Operation(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """Where a fault hook is called: the operation, the namespace and the request."""
+    """Where a fault hook is called: the operation, the namespace and the request.
+
+    A pre-fault hook runs before the credential is checked, so its namespace is the
+    ``X-Mock-Namespace`` header's (or ``default``); a post-fault hook sees the request's final
+    namespace (the credential's when the header names none).
+    """
 
     operation: Operation
     namespace: str
@@ -308,7 +319,21 @@ class Endpoint:
         await send({"type": "http.response.body", "body": answer.body})
 
     async def handle(self, incoming: Incoming, receive: Receive) -> Answer | None:
-        """Run the pipeline for one request; None when the client disconnected."""
+        """Run the pipeline for one request; None when the client disconnected.
+
+        An answer given before the whole body was read (a refused token, a body over its
+        size, a fault, a 408) closes the connection: the rest of the body would otherwise be
+        read as the next request on it.
+        """
+        body_read = [False]
+        answer = await self._handle(incoming, receive, body_read)
+        if answer is not None and not body_read[0] and _has_body(incoming.headers):
+            answer.headers = (*answer.headers, ("connection", "close"))
+        return answer
+
+    async def _handle(
+        self, incoming: Incoming, receive: Receive, body_read: list[bool]
+    ) -> Answer | None:
         op = self.operation
         named = incoming.headers.get(NAMESPACE_HEADER) or None
         ctx = Context(named or DEFAULT_NAMESPACE, self.runtime, self.store, self._shared, incoming)
@@ -321,9 +346,11 @@ class Endpoint:
             principal = await op.authenticate(incoming, ctx)
             if named is None and principal.namespace:
                 ctx.namespace = principal.namespace
+            op.precheck(incoming)
             body = await read_body(receive, incoming.headers, op.max_body, self.deadlines)
             if body is None:
                 return None
+            body_read[0] = True
             if len(body) > OFFLOAD_BYTES:
                 ctx.large = True
                 command = await asyncio.to_thread(op.parse, incoming, body, ignored)
@@ -445,6 +472,11 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+def _has_body(headers: Mapping[str, str]) -> bool:
+    """Whether a request announced a body (a Content-Length above 0, or chunks)."""
+    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("0", "")
+
+
 def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length header as a number, or None when absent or not plain digits."""
     value = headers.get("content-length", "")
@@ -502,7 +534,8 @@ async def read_body(
         # Cancelled only while waiting for the body (the reads are the only awaits here).
         if task is None or task not in deadlines.expired:
             raise
-        task.uncancel()
+        if task.uncancel() > 0:
+            raise  # cancelled for another reason too (the server is shutting down)
         timeout = deadlines.timeout
         raise Reject(
             "invalid_request",

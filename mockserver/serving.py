@@ -35,6 +35,13 @@ class _TimedProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm_header_timer()
 
+    def data_received(self, data: bytes) -> None:
+        # Bytes between requests (a stray CRLF, the rest of a body answered early) start no
+        # message, yet uvicorn cancels its keep-alive timer for them: time them as headers.
+        if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm_header_timer()
+        super().data_received(data)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._header_timer is None:

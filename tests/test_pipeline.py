@@ -215,3 +215,35 @@ def test_a_post_fault_hook_sees_the_outcome_and_may_change_or_refuse_it() -> Non
         # Refused after the credits were spent: they were given back.
         detail = twosms(c).json()["ResponseData"]["Detail"]
         assert detail["PreTransaction"] == "999"  # 1000, less the one send kept
+
+
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [
+        (ZOHO_PATH, "1000.SECRETZOHOTOKEN"),
+        (ZOHO_PATH, "Zoho-oauthtoken\tSECRETZOHOTOKEN"),
+        (TWOSMS, "SECRET2SMSTOKEN"),
+        (TWOSMS, "1000.SECRET2SMSTOKEN more"),
+    ],
+)
+def test_a_credential_sent_without_its_scheme_is_never_kept(path: str, header: str) -> None:
+    with TestClient(create_app()) as c:
+        answer = c.post(path, headers={"Authorization": header}, content=b"{}")
+        assert answer.status_code == 401
+        kept = c.get("/_mock/violations").text
+    (violation,) = json.loads(kept)["violations"]
+    assert violation["field"] == "Authorization"
+    assert violation["sent"] == "***"
+    assert "SECRET" not in kept
+
+
+def test_the_content_type_is_judged_before_the_body_is_read() -> None:
+    with TestClient(create_app(settings=Settings(max_body_bytes=1000))) as c:
+        big = b"x" * 2000
+        plain = {"Content-Type": "text/plain", "X-Mock-Namespace": "n"}
+        answer = c.post(TWOSMS, content=big, headers={**bearer(c), **plain})
+        assert answer.status_code == 415
+        answer = c.post(ZOHO_PATH, content=big, headers={**ZOHO_AUTH, **plain})
+        assert answer.status_code == 400
+        assert answer.json()["message"].startswith("Content-Type: multipart/form-data")
+        assert [v.field for v in violations(c, namespace="n")] == ["Content-Type"] * 2

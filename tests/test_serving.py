@@ -103,3 +103,30 @@ def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServ
             sock.sendall(request)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
             time.sleep(0.5)
+
+
+def test_an_answer_before_the_body_closes_the_connection(mock: MockServer) -> None:
+    # A refused token is answered before the body is read: the rest of the body must not be
+    # read as a next request on the same connection.
+    head = (
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer x\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(SEND_BODY)}\r\n\r\n"
+    ).encode()
+    with connect(mock) as sock:
+        sock.sendall(head + SEND_BODY[:10])
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+
+
+def test_stray_bytes_after_an_answer_do_not_keep_the_connection(mock: MockServer) -> None:
+    request = b"GET /_mock/health HTTP/1.1\r\nHost: mock\r\n\r\n"
+    with connect(mock) as sock:
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        started = time.monotonic()
+        sock.sendall(b"\r\n")  # starts no request, but is data
+        read_until_closed(sock)
+        elapsed = time.monotonic() - started
+    assert elapsed < 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "is_placeholder",
     "json_depth",
     "media_type",
+    "redact_credential",
     "redact_headers",
 ]
 
@@ -30,12 +32,23 @@ SECRET_HEADERS = frozenset(
 )
 
 
+#: What an auth scheme looks like (RFC 9110 section 11.1: a token); a longer first word, or
+#: one with dots, is a credential sent without a scheme and is never shown.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
+def redact_credential(value: str) -> str:
+    """An Authorization value as it may be shown: its scheme and ``***`` (``Bearer ***``),
+    or only ``***`` when no scheme can be told from the credential (``1000.abc…``)."""
+    scheme, sep, rest = value.strip().partition(" ")
+    return f"{scheme} ***" if sep and rest.strip() and _SCHEME.fullmatch(scheme) else "***"
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Request headers as a dict, keeping an auth scheme but never a credential."""
     out = dict(headers)
     for name in SECRET_HEADERS.intersection(out):
-        scheme, _, token = out[name].partition(" ")
-        out[name] = f"{scheme} ***" if token and name.endswith("authorization") else "***"
+        out[name] = redact_credential(out[name]) if name.endswith("authorization") else "***"
     return out
 
 

@@ -36,7 +36,7 @@ from ..sms import Segments, parse_number, segments
 from ..store import Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
-from .common import Provider, ProviderOperation, json_depth, media_type
+from .common import Provider, ProviderOperation, json_depth, media_type, redact_credential
 
 __all__ = [
     "CREDITS_KEY",
@@ -135,8 +135,8 @@ class Token(ProviderOperation):
         """Nobody yet: the client's credentials are in the body."""
         return Principal("")
 
-    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> str:
-        """The client id, once the form's grant type and credentials are checked."""
+    def precheck(self, incoming: Incoming) -> None:
+        """The content type: a form."""
         if media_type(incoming.headers) != _FORM:
             raise Reject(
                 "invalid_request",
@@ -149,6 +149,9 @@ class Token(ProviderOperation):
                 ],
                 detail=f"the body must be {_FORM} (grant_type, client_id, client_secret)",
             )
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> str:
+        """The client id, once the form's grant type and credentials are checked."""
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
@@ -252,7 +255,7 @@ class SendMessages(ProviderOperation):
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if not token or scheme.lower() != "bearer":
-            sent = scheme + " ***" if header else None
+            sent = redact_credential(header) if header else None
             raise Reject(
                 "unauthorized",
                 [FieldProblem("Authorization", sent, "Bearer <access_token from POST /Token>")],
@@ -265,9 +268,8 @@ class SendMessages(ProviderOperation):
 
     # ------------------------------------------------------------------ parse
 
-    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> _Send:
-        """Bind and validate the body, apply the rules across fields, and count what each
-        recipient costs."""
+    def precheck(self, incoming: Incoming) -> None:
+        """The content type: JSON, text/json or a form (415 otherwise)."""
         kind = media_type(incoming.headers)
         if kind not in _BODY_TYPES:
             raise Reject(
@@ -281,6 +283,11 @@ class SendMessages(ProviderOperation):
                 ],
                 detail=kind or "(none)",
             )
+
+    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> _Send:
+        """Bind and validate the body, apply the rules across fields, and count what each
+        recipient costs."""
+        kind = media_type(incoming.headers)
         instance, exact = self._bind(kind, body, ignored)
         if not exact:
             problems = self.validator.problems(instance)

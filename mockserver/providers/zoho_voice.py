@@ -33,7 +33,14 @@ from ..runtime import Runtime
 from ..sms import parse_number, segments
 from ..store import Media, Recipient, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
-from .common import Provider, ProviderOperation, is_placeholder, json_depth, media_type
+from .common import (
+    Provider,
+    ProviderOperation,
+    is_placeholder,
+    json_depth,
+    media_type,
+    redact_credential,
+)
 
 __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 
@@ -115,7 +122,7 @@ class SendSms(ProviderOperation):
         header = incoming.headers.get(self._auth_header, "")
         expected = f"{self._auth_scheme} <access token> (the {self._auth_header} header)"
         if not header.startswith(self._auth_prefix):
-            sent = header.partition(" ")[0] + " ***" if header else None
+            sent = redact_credential(header) if header else None
             raise Reject("unauthorized", [FieldProblem("Authorization", sent, expected)])
         token = header[len(self._auth_prefix) :].strip()
         if not token or is_placeholder(token):
@@ -131,15 +138,22 @@ class SendSms(ProviderOperation):
 
     # ------------------------------------------------------------------ parse
 
+    def precheck(self, incoming: Incoming) -> None:
+        """The content type: multipart/form-data with a usable boundary."""
+        self._boundary(incoming.headers)
+
     def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> _Command:
-        """Content type, multipart framing, the text parts, ``sms_data`` and the rules
-        across fields; unknown parts and ``sms_data`` members go to ``ignored``."""
-        parts = self._parts(incoming.headers, body)
+        """Multipart framing, the text parts, ``sms_data`` and the rules across fields;
+        unknown parts and ``sms_data`` members go to ``ignored``."""
+        try:
+            parts = parse_multipart(body, self._boundary(incoming.headers), self._limits)
+        except BodyError as exc:
+            raise Reject("invalid_request", [exc.problem]) from None
         fields, media = self._fields(parts, ignored)
         self._check(fields, media)
         return _Command(fields, media, incoming.headers)
 
-    def _parts(self, headers: dict[str, str] | Any, body: bytes) -> list[Part]:
+    def _boundary(self, headers: Mapping[str, str]) -> bytes:
         ctype = headers.get("content-type", "")
         if media_type(headers) != "multipart/form-data":
             raise Reject(
@@ -177,10 +191,7 @@ class SendSms(ProviderOperation):
                     )
                 ],
             )
-        try:
-            return parse_multipart(body, boundary, self._limits)
-        except BodyError as exc:
-            raise Reject("invalid_request", [exc.problem]) from None
+        return boundary
 
     def _fields(
         self, parts: list[Part], unknown: list[FieldProblem]
