@@ -22,13 +22,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.store_bounds import RESULTS_DIR, Figure, percentile, render, serve
+from bench.store_bounds import Figure, percentile, render, save, serve
 from mockserver import Settings
 
 TWOSMS = "/api/v2/sms/messages"
@@ -190,14 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(figures)
     print(table)
     if not args.only and args.seconds == 4.0:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        (RESULTS_DIR / "stalls.md").write_text(
-            f"# sms-mockserver: no request stalls the others\n\nGenerated {stamp} by "
-            f"`make bench-stalls` (bench/stalls.py).\n\n```\n{table}\n```\n"
-        )
-        data = {"generated": stamp, "figures": [asdict(f) for f in figures]}
-        (RESULTS_DIR / "stalls.json").write_text(json.dumps(data, indent=2) + "\n")
+        title = "sms-mockserver: no request stalls the others"
+        save("stalls", title, "make bench-stalls", table, figures)
     return 0 if all(f.passed for f in figures) else 1
 
 

@@ -382,15 +382,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(figures)
     print(table)
     if args.only is None and args.store == "both" and args.scale == 1.0:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        (RESULTS_DIR / "store_bounds.md").write_text(
-            f"# sms-mockserver store bounds\n\nGenerated {stamp} by `make bench-store` "
-            f"(bench/store_bounds.py).\n\n```\n{table}\n```\n"
-        )
-        data = {"generated": stamp, "figures": [asdict(f) for f in figures]}
-        (RESULTS_DIR / "store_bounds.json").write_text(json.dumps(data, indent=2) + "\n")
+        save("store_bounds", "sms-mockserver store bounds", "make bench-store", table, figures)
     return 0
+
+
+def save(name: str, title: str, command: str, table: str, figures: Sequence[Figure]) -> None:
+    """Write ``results/<name>.md`` (the table) and ``results/<name>.json`` (the figures)."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    (RESULTS_DIR / f"{name}.md").write_text(
+        f"# {title}\n\nGenerated {stamp} by `{command}` (bench/{name}.py).\n\n```\n{table}\n```\n"
+    )
+    data = {"generated": stamp, "figures": [asdict(f) for f in figures]}
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -42,6 +43,12 @@ if os.environ.get("CI"):
 def anyio_backend() -> str:
     """Async tests (marked ``anyio``) run on asyncio, the loop uvicorn serves with."""
     return "asyncio"
+
+
+def serve_command(*extra: str, store: str = "memory") -> list[str]:
+    """``sms-mockserver serve`` on a free port with ``store`` and ``extra`` arguments; it
+    prints its URL on its first line."""
+    return [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--store", store, *extra]
 
 
 def make_client(settings: Settings | None = None, clock: float | None = None) -> TestClient:

@@ -9,6 +9,8 @@ import pytest
 from mockserver import MockServerError, Settings
 from mockserver.config import deprecated_keys
 
+from .conftest import serve_command
+
 
 def test_defaults_accept_the_documented_sample_file() -> None:
     assert Settings().max_media_bytes > 5_125_300
@@ -135,23 +137,11 @@ def test_provider_tables_are_checked(data: dict[str, object], message: str) -> N
 
 def test_serve_names_the_flat_settings_to_move(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
     path = tmp_path / "old.toml"
     path.write_text("zoho_error_status = 200\nmax_messages = 5\n")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--store",
-            "memory",
-            "--config",
-            str(path),
-        ],
+        serve_command("--config", str(path)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import VALID_SMS, ZOHO_PATH
+from .conftest import VALID_SMS, ZOHO_PATH, serve_command
 
 TWOSMS = "/api/v2/sms/messages"
 SENDERS = 64
@@ -25,7 +25,7 @@ KILL_AFTER = 300
 def start(db: Path) -> tuple[subprocess.Popen[str], str]:
     """``sms-mockserver serve`` on a free port with the SQLite file ``db``; its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--store", f"sqlite://{db}"],
+        serve_command(store=f"sqlite://{db}"),
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from mockserver import Settings, create_app
 from mockserver.errors import MockServerError
 from mockserver.runtime import Runtime, VirtualClock
 
-from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH, journal, zoho_send
+from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH, journal, serve_command, zoho_send
 
 TWOSMS = "/api/v2/sms/messages"
 TWOSMS_BODY = {
@@ -63,18 +62,7 @@ def test_the_same_seed_gives_the_same_ids_and_another_seed_others() -> None:
 def test_two_servers_started_with_the_same_seed_issue_the_same_ids() -> None:
     def first_id() -> str:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mockserver",
-                "serve",
-                "--port",
-                "0",
-                "--store",
-                "memory",
-                "--seed",
-                "99",
-            ],
+            serve_command("--seed", "99"),
             stdout=subprocess.PIPE,
             text=True,
         )
