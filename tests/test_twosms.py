@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -637,3 +638,37 @@ def test_one_request_records_at_most_100_violations() -> None:
     assert len(found) == 100
     assert [v.field for v in found[:3]] == ["k0", "k1", "k2"]
     assert (found[-1].field, found[-1].sent) == ("(request)", "401 more problems")
+
+
+def test_token_takes_http_basic_client_credentials() -> None:
+    settings = Settings(twosms_clients={"my app": "s3cr:et"})
+    with make_client(settings) as c:
+        # As curl -u and requests-oauthlib send them: each part form-encoded, then base64.
+        good = base64.b64encode(b"my+app:s3cr%3Aet").decode()
+        form = {"grant_type": "client_credentials"}
+        answer = c.post("/Token", data=form, headers={"Authorization": f"Basic {good}"})
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["access_token"]
+        sent = c.post(SEND, json=WORKED, headers={"Authorization": f"Bearer {token}"})
+        assert sent.json()["ResponseData"]["Identification"]["UserId"] == "my app"
+        wrong = base64.b64encode(b"my+app:nope").decode()
+        refused = c.post("/Token", data=form, headers={"Authorization": f"Basic {wrong}"})
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Basic")
+        assert refused.json()["error"] == "invalid_client"
+        garbled = c.post("/Token", data=form, headers={"Authorization": "Basic %%%"})
+        assert (garbled.status_code, garbled.json()["error"]) == (401, "invalid_client")
+        assert "Basic base64(client_id:client_secret)" in garbled.json()["error_description"]
+
+
+def test_token_refuses_a_secret_in_the_query_string() -> None:
+    with make_client() as c:
+        answer = c.post(
+            "/Token?client_id=a&client_secret=b", data={"grant_type": "client_credentials"}
+        )
+        assert answer.status_code == 400
+        body = answer.json()
+        assert body["error"] == "invalid_request"
+        assert "must not be sent in the URL query string" in body["error_description"]
+        (violation,) = violations(c)
+        assert (violation.field, violation.sent) == ("client_secret", "(in the URL query string)")

@@ -15,13 +15,15 @@ business rules -> credits -> store; the first failing stage answers.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from starlette.requests import Request
@@ -151,7 +153,25 @@ class Token(ProviderOperation):
             )
 
     def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> str:
-        """The client id, once the form's grant type and credentials are checked."""
+        """The client id, once the form's grant type and credentials are checked.
+
+        The client authenticates with HTTP Basic (RFC 6749 section 2.3.1,
+        ``client_secret_basic``: the default of requests-oauthlib and authlib, and what OWIN's
+        ``TryGetBasicCredentials`` reads first) or with ``client_id`` and ``client_secret`` in
+        the form body.  A secret in the URL's query string is refused: it would end up in
+        access logs and proxies (RFC 6749 section 2.3.1 forbids it).
+        """
+        query = dict(parse_qsl(incoming.query, keep_blank_values=True))
+        if "client_secret" in query:
+            raise Reject(
+                "invalid_request",
+                [FieldProblem("client_secret", "(in the URL query string)", "the form body")],
+                detail=(
+                    "client_secret must not be sent in the URL query string (it ends up in logs);"
+                    " send it in the form body or as HTTP Basic (curl -u id:secret)"
+                ),
+            )
+        basic = _basic_credentials(incoming.headers.get("authorization", ""))
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
@@ -177,6 +197,27 @@ class Token(ProviderOperation):
                 detail=f"grant_type: {grant!r} is not supported; use client_credentials",
                 violation=True,
             )
+        if basic is not None:
+            client_id, secret = basic
+            if form.get("client_id", client_id) != client_id:
+                raise Reject(
+                    "invalid_request",
+                    [FieldProblem("client_id", form["client_id"], f"{client_id!r} or absent")],
+                    detail="the client_id of the body differs from the Authorization header's",
+                )
+            clients = self.settings.twosms_clients
+            if not client_id or not secret or (
+                clients is not None and clients.get(client_id) != secret
+            ):
+                # RFC 6749 section 5.2: a client that authenticated with the Authorization
+                # header is answered 401 with WWW-Authenticate.
+                raise Reject(
+                    "invalid_client",
+                    detail="the client_id or client_secret of the Basic credentials is incorrect",
+                    status=401,
+                    headers=[("WWW-Authenticate", 'Basic realm="token"')],
+                )
+            return client_id
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if not client_id or not secret:
             missing = [name for name in ("client_id", "client_secret") if not form.get(name)]
@@ -563,6 +604,32 @@ class SendMessages(ProviderOperation):
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         status = reject.status or _STATUSES.get(reject.outcome, self.settings.twosms_error_status)
         return Answer(status, orjson.dumps(body), reject.headers)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """(client_id, client_secret) of ``Authorization: Basic …``; None for no Basic header.
+
+    Each part is form-urlencoded before the base64 (RFC 6749 section 2.3.1); a malformed
+    value is refused as invalid_client.
+    """
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise Reject(
+            "invalid_client",
+            [FieldProblem("Authorization", "Basic ***", "Basic base64(client_id:client_secret)")],
+            detail="the Authorization header must be Basic base64(client_id:client_secret)",
+            status=401,
+            headers=[("WWW-Authenticate", 'Basic realm="token"')],
+            violation=True,
+        )
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 def _epoch(iso: str) -> float:
