@@ -206,8 +206,10 @@ class Token(ProviderOperation):
                     detail="the client_id of the body differs from the Authorization header's",
                 )
             clients = self.settings.twosms_clients
-            if not client_id or not secret or (
-                clients is not None and clients.get(client_id) != secret
+            if (
+                not client_id
+                or not secret
+                or (clients is not None and clients.get(client_id) != secret)
             ):
                 # RFC 6749 section 5.2: a client that authenticated with the Authorization
                 # header is answered 401 with WWW-Authenticate.
