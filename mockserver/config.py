@@ -111,6 +111,12 @@ class Settings:
     #: Connections (and requests in progress) at once; beyond, HTTP 503 and close.
     max_connections: int = 1000
 
+    # ---- numbers
+    #: Accept numbers in the well-known fictional ranges (NANP 555-0100 to 555-0199, Ofcom's
+    #: drama ranges such as +44 7700 900xxx) and mark them test_number in the journal; false
+    #: refuses them.
+    accept_test_numbers: bool = True
+
     # ---- the runtime
     #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
     #: unpredictable seed per start, shown by /_mock/health so that a run can be replayed.
@@ -364,6 +370,7 @@ _KINDS: dict[str, Any] = {
     "zoho_account_timezone": str,
     "on_full": str,
     "seed": (int, None),
+    "accept_test_numbers": bool,
 }
 
 

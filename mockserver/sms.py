@@ -108,6 +108,9 @@ class Number:
     country_code: int
     national: str
     region: str  # lower-case ISO-2, e.g. "us"
+    #: In a range set aside for fiction and testing (:func:`is_fictional`): never assigned,
+    #: so phonenumbers calls it invalid, but it is what test suites send.
+    test: bool = False
 
     @property
     def spaced(self) -> str:
@@ -137,11 +140,45 @@ def parse_number(raw: str) -> Number | None:
     # region is looked up once here, not twice (a +1 number tries every NANP region; about
     # 6 us of a number's 45, measured on a 10,000-recipient send).
     region = phonenumbers.region_code_for_number(parsed)
+    national = phonenumbers.national_significant_number(parsed)
+    # Fictional ranges are marked whether or not phonenumbers knows them as allocated
+    # (+1 212 555 0150 is "valid"; +44 7700 900123 is not).
+    fictional = _fictional_region(parsed.country_code or 0, national)
+    test = fictional is not None
     if region is None or not phonenumbers.is_valid_number_for_region(parsed, region):
-        return None  # (is_valid_number_for_region answers False for None too)
+        if fictional is None:
+            return None
+        region = fictional
     return Number(
-        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        e164=f"+{parsed.country_code}{national}",
         country_code=parsed.country_code or 0,
-        national=phonenumbers.national_significant_number(parsed),
+        national=national,
         region=region.lower(),
+        test=test,
     )
+
+
+#: UK numbers Ofcom sets aside for TV and radio drama ("Telephone numbers for drama
+#: purposes", ofcom.org.uk), as national significant numbers: 07700 900000-900999 (mobile),
+#: 020 7946 0000-0999 (London) and 01632 960000-960999 (no area).
+_UK_FICTIONAL = (("7700900", 10), ("2079460", 10), ("1632960", 10))
+
+
+def _fictional_region(country_code: int, national: str) -> str | None:
+    """The region of a number in a well-known fictional range, else None.
+
+    - NANP: line numbers 555-0100 to 555-0199 in any area code are reserved for fictional
+      use (the North American Numbering Plan Administrator's "555 NXX" assignments): +1, any
+      three-digit area code, 555, 0100 to 0199.  Marked "us": the rule is NANP-wide and the
+      area code of a fictional number says nothing.
+    - UK: Ofcom's drama ranges (``_UK_FICTIONAL``).
+    """
+    if country_code == 1:
+        if len(national) == 10 and national[3:6] == "555" and "0100" <= national[6:] <= "0199":
+            return "US"
+        return None
+    if country_code == 44 and any(
+        national.startswith(prefix) and len(national) == size for prefix, size in _UK_FICTIONAL
+    ):
+        return "GB"
+    return None

@@ -247,3 +247,20 @@ def test_the_content_type_is_judged_before_the_body_is_read() -> None:
         assert answer.status_code == 400
         assert answer.json()["message"].startswith("Content-Type: multipart/form-data")
         assert [v.field for v in violations(c, namespace="n")] == ["Content-Type"] * 2
+
+
+def test_test_numbers_are_sent_and_marked_unless_a_setting_refuses_them() -> None:
+    with TestClient(create_app()) as c:
+        assert zoho(c, {**VALID_SMS, "customerNumber": "+447700900123"}).status_code == 200
+        body = {**WORKED, "Contacts": {"QuickRecipients": {"+15555550100": 2}}}
+        assert twosms(c, body).status_code == 200
+        marked = [(m.to, m.test_number) for m in journal(c)]
+    assert marked == [("+447700900123", True), ("+15555550100", True)]
+    with TestClient(create_app(settings=Settings(accept_test_numbers=False))) as c:
+        refused = zoho(c, {**VALID_SMS, "customerNumber": "+447700900123"})
+        assert refused.status_code == 400
+        assert "accept_test_numbers = false" in refused.json()["message"]
+        refused = twosms(c, body)
+        assert "Contacts.QuickRecipients[+15555550100]" in refused.json()["Error"]["ErrorReason"]
+        assert journal(c) == []
+        assert violations(c) == []  # the mock's setting, not the contract

@@ -119,3 +119,31 @@ def test_parse_number(raw: str, e164: str, spaced: str, region: str) -> None:
 @pytest.mark.parametrize("raw", ["", "12345", "+1415CALLME", "not a number", "+999123"])
 def test_invalid_numbers(raw: str) -> None:
     assert parse_number(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "region"),
+    [
+        ("+447700900123", "+447700900123", "gb"),  # Ofcom drama mobile range
+        ("441632960999", "+441632960999", "gb"),
+        ("+442079460123", "+442079460123", "gb"),  # allocated-looking, still fictional
+        ("+15555550100", "+15555550100", "us"),  # 555-01XX, even in area code 555
+        ("+12125550150", "+12125550150", "us"),
+    ],
+)
+def test_fictional_numbers_are_accepted_and_marked(raw: str, e164: str, region: str) -> None:
+    number = parse_number(raw)
+    assert number is not None
+    assert (number.e164, number.region, number.test) == (e164, region, True)
+
+
+@pytest.mark.parametrize("raw", ["+14152007986", "+12125550200", "+447911123456"])
+def test_numbers_in_service_are_not_marked(raw: str) -> None:
+    number = parse_number(raw)
+    assert number is not None
+    assert number.test is False
+
+
+def test_numbers_just_outside_the_fictional_ranges_are_refused() -> None:
+    assert parse_number("+4477009001234") is None  # one digit too many
+    assert parse_number("+15555550200") is None  # 555-0200 is not fictional; NPA 555 invalid

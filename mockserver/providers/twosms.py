@@ -78,6 +78,7 @@ class _Recipient(NamedTuple):
     quick: bool  # a QuickRecipients number (not a ContactID/GroupID entry)
     sms: bool
     email: bool
+    test: bool = False  # a number in a fictional range (sms.Number.test)
 
 
 class _Send(NamedTuple):
@@ -477,7 +478,11 @@ class SendMessages(ProviderOperation):
             number = parse_number(key)
             assert number is not None  # the contract's key_format check passed
             sms, email = self._sends.get(value, _SMS_ONLY)
-            out.append(_Recipient(number.e164, number.e164, number.region, True, sms, email))
+            if number.test and not self.settings.accept_test_numbers:
+                raise _test_number_refused(f"Contacts.QuickRecipients[{key}]", key)
+            out.append(
+                _Recipient(number.e164, number.e164, number.region, True, sms, email, number.test)
+            )
         for kind, field in (("contact", "ContactID"), ("group", "GroupID")):
             for key, value in (contacts.get(field) or {}).items():
                 # INFERENCE: address-book entries are opaque here (no address book yet).
@@ -576,6 +581,7 @@ class SendMessages(ProviderOperation):
                     country=r.region,
                     segments=seg.count if r.sms else 0,
                     status=status,
+                    test_number=r.test,
                 )
                 for r, message_id in zip(p.recipients, ids, strict=True)
             ),
@@ -606,6 +612,23 @@ class SendMessages(ProviderOperation):
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         status = reject.status or _STATUSES.get(reject.outcome, self.settings.twosms_error_status)
         return Answer(status, orjson.dumps(body), reject.headers)
+
+
+def _test_number_refused(field: str, sent: str) -> Reject:
+    """A fictional number refused by ``accept_test_numbers = false`` (the mock's setting, not
+    the contract: not recorded as a violation)."""
+    return Reject(
+        "invalid_request",
+        [
+            FieldProblem(
+                field,
+                sent,
+                "a number in service: fictional test numbers are refused "
+                "(setting accept_test_numbers = false)",
+            )
+        ],
+        violation=False,
+    )
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:

@@ -332,6 +332,19 @@ class SendSms(ProviderOperation):
                 )
         number = parse_number(sms["customerNumber"])
         assert number is not None  # the schema's phone format check passed
+        if number.test and not self.settings.accept_test_numbers:
+            raise Reject(
+                "invalid_request",
+                [
+                    FieldProblem(
+                        "sms_data.customerNumber",
+                        sms["customerNumber"],
+                        "a number in service: fictional test numbers are refused "
+                        "(setting accept_test_numbers = false)",
+                    )
+                ],
+                violation=False,
+            )
         allowed = self.settings.zoho_allowed_countries
         if allowed is not None and number.region not in allowed:
             raise Reject(
@@ -408,6 +421,7 @@ class SendSms(ProviderOperation):
                     country=number.region,
                     segments=seg.count,
                     status="scheduled" if scheduled else "queued",
+                    test_number=number.test,
                 ),
             ),
             scheduled_at=scheduled,
