@@ -29,6 +29,13 @@ ZOHO_AUTH = {"Authorization": "Zoho-oauthtoken test-token"}
 #: provider's name and the first 12 hex digits of the token's SHA-256 (README, "Endpoints").
 ZOHO_NAMESPACE = "zoho_voice:" + hashlib.sha256(b"test-token").hexdigest()[:12]
 VALID_SMS = {"customerNumber": "14155550100", "message": "Hi there!", "senderId": "14155550199"}
+#: The 2sms "SMS Plus / RESTful API" page's worked example ("Sending a Single Message").
+WORKED = {
+    "Contacts": {"QuickRecipients": {"+12345678901": 2}},
+    "Content": "Standard Send Test",
+    "Options": {},
+    "Type": 1,
+}
 JPEG = (fixtures_dir() / "zoho_voice" / "photo.jpg").read_bytes()
 
 # In CI every property test (hypothesis, schemathesis) runs a fixed sequence of examples, so

@@ -15,15 +15,17 @@ from starlette.testclient import TestClient
 from mockserver import Settings, create_app
 from mockserver.pipeline import Answer, Hooks, Outcome, Point, Reject
 
-from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_NAMESPACE, ZOHO_PATH, journal, violations
+from .conftest import (
+    VALID_SMS,
+    WORKED,
+    ZOHO_AUTH,
+    ZOHO_NAMESPACE,
+    ZOHO_PATH,
+    journal,
+    violations,
+)
 
 TWOSMS = "/api/v2/sms/messages"
-WORKED = {
-    "Contacts": {"QuickRecipients": {"+12345678901": 2}},
-    "Content": "Standard Send Test",
-    "Options": {},
-    "Type": 1,
-}
 
 
 def bearer(c: TestClient, client_id: str = "acme") -> dict[str, str]:

@@ -14,16 +14,17 @@ from starlette.testclient import TestClient
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
 
-from .conftest import assert_matches_contract, exchange, journal, make_client, violations
+from .conftest import (
+    WORKED,
+    assert_matches_contract,
+    exchange,
+    journal,
+    make_client,
+    violations,
+)
 
 SEND = "/api/v2/sms/messages"
 OP = "twosmsSendMessagesV2"
-WORKED = {
-    "Contacts": {"QuickRecipients": {"+12345678901": 2}},
-    "Content": "Standard Send Test",
-    "Options": {},
-    "Type": 1,
-}
 WORKED_FORM = (
     "Contacts.QuickRecipients[%2B12345678901]=2&Content=Standard+Send+Test&Options=&Type=1"
 )
