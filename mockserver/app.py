@@ -53,7 +53,6 @@ def create_app(
         for op in provider.operations():
             endpoint = Endpoint(op, store, runtime, hooks, bounds, deadlines)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
-        routes += provider.routes()
     routes += admin_routes(store, __version__, settings, runtime)
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -380,14 +380,6 @@ class Endpoint:
                 ignored += reject.problems
             await self._record(ctx, ignored)
             return op.render_reject(reject)
-        except BodyTooLarge as exc:
-            too_large = Reject(
-                "invalid_request",
-                [FieldProblem("(body)", None, f"a request body of at most {exc.limit} bytes")],
-                detail=f"the body must be at most {exc.limit} bytes",
-            )
-            await self._record(ctx, [*ignored, *too_large.problems])
-            return op.render_reject(too_large)
         await self._record(ctx, ignored)
         return answer
 
@@ -464,12 +456,13 @@ class Endpoint:
         await self.store.record_violations(ctx.namespace, violations)
 
 
-class BodyTooLarge(Exception):
-    """The request body crossed its cap while being read."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
+def _too_large(limit: int) -> Reject:
+    """The refusal of a body over ``limit`` bytes (a contract violation, recorded)."""
+    return Reject(
+        "invalid_request",
+        [FieldProblem("(body)", None, f"a request body of at most {limit} bytes")],
+        detail=f"the body must be at most {limit} bytes",
+    )
 
 
 def _has_body(headers: Mapping[str, str]) -> bool:
@@ -523,7 +516,7 @@ async def read_body(
     when it has not all come within the deadline; None when the client disconnected first."""
     declared = declared_length(headers)
     if declared is not None and declared > limit:
-        raise BodyTooLarge(limit)
+        raise _too_large(limit)
     received = [0]
     task = asyncio.current_task() if deadlines.running else None
     if task is not None:
@@ -566,7 +559,7 @@ async def _read_chunks(receive: Receive, limit: int, received: list[int]) -> byt
         size += len(chunk)
         received[0] = size
         if size > limit:
-            raise BodyTooLarge(limit)
+            raise _too_large(limit)
         if not message.get("more_body", False):
             if not chunks:  # the usual case: the whole body in one message
                 return chunk

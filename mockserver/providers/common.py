@@ -8,7 +8,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..config import Settings
 from ..contracts import load_contract
@@ -71,10 +70,6 @@ class Provider:
     def operations(self) -> list[Operation]:
         """The provider's operations, each served by a pipeline endpoint."""
         raise NotImplementedError
-
-    def routes(self) -> list[Route]:
-        """Routes of the provider's own that are not pipeline operations (none by default)."""
-        return []
 
     def stored_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The request headers as the journal keeps them: redacted and bounded."""
