@@ -64,6 +64,11 @@ def create_app(
                 answer = provider.method_not_allowed(request, allowed)
                 if answer is not None:
                     return answer
+        if exc.status_code == 404:
+            for provider in providers:
+                answer = provider.not_found(request)
+                if answer is not None:
+                    return answer
         message = f"sms-mockserver: {exc.detail}: {request.method} {request.url.path}"
         if exc.status_code == 404:
             message += " (routes: sms-mockserver serve prints them; admin API under /_mock/)"
@@ -85,6 +90,9 @@ def create_app(
         middleware=[Middleware(ExactRoutes, routes=routes)],
         lifespan=lifespan,
     )
+    # A redirect of a POST to the slash-less path loses the body with many clients, and
+    # neither provider is known to redirect: an unknown path gets the provider's 404.
+    app.router.redirect_slashes = False
     app.state.store = store
     app.state.settings = settings
     app.state.runtime = runtime

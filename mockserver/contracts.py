@@ -156,6 +156,9 @@ class Operation:
     summary: str
     description: str
     media_types: tuple[str, ...]
+    #: Media types of the answers, the default first (``response_media_types``; JSON when
+    #: the document names none).
+    response_media_types: tuple[str, ...]
     auth: Mapping[str, str] | None
     headers: tuple[Mapping[str, Any], ...]
     request: tuple[Field, ...]
@@ -221,6 +224,7 @@ def _load_operation(provider: str, path: Path) -> Operation:
         summary=op.get("summary", ""),
         description=op.get("description", ""),
         media_types=tuple(op["media_types"]),
+        response_media_types=tuple(op.get("response_media_types", ("application/json",))),
         auth=raw.get("auth"),
         headers=tuple(raw.get("headers", ())),
         request=tuple(Field.from_toml(f, f"{where} [[request]]") for f in raw.get("request", ())),
@@ -357,9 +361,9 @@ def _operation_object(op: Operation, overrides: Overrides) -> JSON:
         status = str(statuses.get(kind, spec["status"]))
         if status in responses:  # two kinds on one status (e.g. errors configured as 200)
             entry = responses[status]
-            media = entry["content"]["application/json"]
-            schemas = media["schema"].get("anyOf", [media["schema"]])
-            media["schema"] = {"anyOf": [*schemas, body]}
+            for media in entry["content"].values():
+                schemas = media["schema"].get("anyOf", [media["schema"]])
+                media["schema"] = {"anyOf": [*schemas, body]}
             entry["description"] += f"; or {description}"
             continue
         answer: JSON = {"schema": body}
@@ -368,7 +372,7 @@ def _operation_object(op: Operation, overrides: Overrides) -> JSON:
             answer["example"] = json.loads((fixtures_dir() / example).read_text("utf-8"))
         responses[status] = {
             "description": description,
-            "content": {"application/json": answer},
+            "content": {media: dict(answer) for media in op.response_media_types},
         }
     obj: JSON = {
         "operationId": op.id,

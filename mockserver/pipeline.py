@@ -141,7 +141,9 @@ class Answer:
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
-    content_type: bytes = b"application/json"
+    #: None leaves the choice to the operation's ``response_type`` (content negotiation);
+    #: a value is sent as it is.
+    content_type: bytes | None = None
 
 
 class Accounts:
@@ -228,6 +230,10 @@ class Operation(Protocol):
         """The request's principal; raises :class:`Reject` (``unauthorized``)."""
         ...
 
+    def response_type(self, incoming: Incoming) -> bytes:
+        """The Content-Type of the answer to ``incoming`` (content negotiation)."""
+        ...
+
     def precheck(self, incoming: Incoming) -> None:
         """What the headers alone decide before the body is read (its content type);
         raises :class:`Reject`."""
@@ -310,9 +316,10 @@ class Endpoint:
         answer = await self.handle(incoming, receive)
         if answer is None:
             return  # the client went away: nobody to answer
+        ctype = answer.content_type or self.operation.response_type(incoming)
         raw = [
             (b"content-length", str(len(answer.body)).encode("latin-1")),
-            (b"content-type", answer.content_type),
+            (b"content-type", ctype),
         ]
         raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
         await send({"type": "http.response.start", "status": answer.status, "headers": raw})

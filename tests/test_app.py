@@ -38,8 +38,10 @@ def test_other_methods_and_paths_fall_through_to_the_router() -> None:
     status, body = call(app, "GET", TWOSMS_PATH)
     assert status == 405
     assert body["Error"]["ErrorCode"] == "MethodNotAllowed"
-    status, body = call(app, "POST", TWOSMS_PATH + "x")
+    status, body = call(app, "POST", "/elsewhere")
     assert status == 404
     assert "routes" in body["error"]
+    status, body = call(app, "POST", "/mock" + TWOSMS_PATH + "/", root_path="/mock")
+    assert (status, body["Error"]["ErrorCode"]) == (404, "NotFound")  # below the root path
     status, _ = call(app, "POST", "/mockx" + TWOSMS_PATH, root_path="/mock")
     assert status == 404  # "/mockx" is not below the root path "/mock"

@@ -673,3 +673,42 @@ def test_token_refuses_a_secret_in_the_query_string() -> None:
         assert "must not be sent in the URL query string" in body["error_description"]
         (violation,) = violations(c)
         assert (violation.field, violation.sent) == ("client_secret", "(in the URL query string)")
+
+
+@pytest.mark.parametrize("path", [SEND + "/", "/api/v2/SMS/messages", "/api/v3/sms/messages"])
+def test_a_near_miss_path_gets_the_envelope_404_not_a_redirect(
+    client: TestClient, path: str
+) -> None:
+    answer = client.post(path, json=WORKED, headers=auth(client), follow_redirects=False)
+    assert answer.status_code == 404
+    error = answer.json()["Error"]
+    assert error["ErrorCode"] == "NotFound"
+    assert error["ErrorReason"].startswith(
+        f"No HTTP resource was found that matches the request URI '{path}'."
+    )
+    assert ("Did you mean /api/v2/sms/messages?" in error["ErrorReason"]) == ("v3" not in path)
+    assert journal(client) == []
+    slash = client.post("/Token/", data={"grant_type": "client_credentials"})
+    assert (slash.status_code, slash.json()["error"]) == (404, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("accept", "answered"),
+    [
+        (None, "application/json"),
+        ("text/json", "text/json"),
+        ("text/*", "text/json"),
+        ("application/json;q=0.4, text/json", "text/json"),
+        ("text/json;q=0.5, application/json", "application/json"),
+        ("application/xml", "application/json"),  # no formatter matches: the first, not 406
+        ("text/json;q=0, */*", "application/json"),
+    ],
+)
+def test_the_accept_header_picks_a_documented_response_format(
+    client: TestClient, accept: str | None, answered: str
+) -> None:
+    headers = {} if accept is None else {"Accept": accept}
+    for body in (WORKED, {}):  # a success and an error alike
+        answer = send(client, body, headers=headers)
+        assert answer.headers["content-type"] == f"{answered}; charset=utf-8"
+        check(answer)

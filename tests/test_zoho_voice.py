@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -535,3 +536,18 @@ def test_parts_per_body_are_capped_by_the_setting() -> None:
         assert answer.status_code == 400
         assert "a multipart body of at most 3 parts" in answer.json()["message"]
         assert zoho_send(c, data={"a": "1", "b": "2"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", [ZOHO_PATH + "/", "/rest/json/v1/sms/send"])
+def test_a_near_miss_path_gets_a_zvsms_404_not_a_redirect(client: TestClient, path: str) -> None:
+    answer = client.post(
+        path,
+        files={"sms_data": (None, json.dumps(VALID_SMS))},
+        headers=ZOHO_AUTH,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 404
+    body = answer.json()
+    assert (body["status"], body["code"]) == ("ERROR", "ZVSMS-4027")
+    assert body["message"] == f"POST {path}: no such API; the send path is {ZOHO_PATH}"
+    assert journal(client) == []

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..config import Settings
 from ..contracts import load_contract
-from ..pipeline import Operation
+from ..pipeline import Incoming, Operation
 from ..runtime import Runtime
 from ..store.records import bound_headers
 
@@ -21,8 +21,10 @@ __all__ = [
     "is_placeholder",
     "json_depth",
     "media_type",
+    "negotiate",
     "redact_credential",
     "redact_headers",
+    "route_path",
 ]
 
 #: Headers whose values are credentials: never stored, logged or shown.
@@ -51,9 +53,55 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def route_path(request: Request) -> str:
+    """The request's path below the app's root path (ASGI puts the root path in ``path``)."""
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
 def media_type(headers: Mapping[str, str]) -> str:
     """The request's media type, lower-case, without parameters ('' when absent)."""
     return headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def negotiate(accept: str, offered: tuple[str, ...]) -> str:
+    """The media type of ``offered`` (lower-case) that an ``Accept`` header prefers: the
+    highest ``q`` (RFC 9110 section 12.5.1), the more specific range deciding between ranges
+    that match one type, the earlier offer winning ties; the first offer when none matches."""
+    ranges: list[tuple[str, str, float]] = []
+    for item in accept.lower().split(","):
+        media, *params = item.split(";")
+        kind, _, sub = media.strip().partition("/")
+        if not kind or not sub:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        ranges.append((kind, sub, q))
+    best, best_q = offered[0], 0.0
+    for offer in offered:
+        kind, _, sub = offer.partition("/")
+        specificity, q = -1, 0.0
+        for r_kind, r_sub, r_q in ranges:
+            if (r_kind, r_sub) == (kind, sub):
+                level = 2
+            elif r_kind == kind and r_sub == "*":
+                level = 1
+            elif (r_kind, r_sub) == ("*", "*"):
+                level = 0
+            else:
+                continue
+            if level > specificity:
+                specificity, q = level, r_q
+        if q > best_q:
+            best, best_q = offer, q
+    return best
 
 
 class Provider:
@@ -87,6 +135,21 @@ class Provider:
         """
         return None
 
+    def not_found(self, request: Request) -> Response | None:
+        """The provider's own answer to an unknown path under its API prefix (404): a client
+        that got a path slightly wrong (a trailing slash, a wrong version) sees an error it
+        can parse instead of a redirect.  None when the path is not under this provider's
+        prefix."""
+        return None
+
+    def near_path(self, path: str) -> str | None:
+        """The operation path ``path`` is a near miss of (a trailing slash, another case),
+        for the not-found message."""
+        for op in self.operations():
+            if path.rstrip("/").lower() == op.path.lower():
+                return op.path
+        return None
+
 
 class ProviderOperation:
     """What every operation of a provider takes from its contract: the operation id, method,
@@ -104,6 +167,22 @@ class ProviderOperation:
         self.codes = self.contract.codes
         #: Largest body read.
         self.max_body = max_body
+        offered = self.contract.response_media_types
+        self._offered = tuple(m.lower() for m in offered)
+        #: Content-Type of each offered media type (JSON is written as UTF-8).
+        self._content_types = {m: f"{m}; charset=utf-8".encode() for m in self._offered}
+        if len(offered) == 1:
+            self._content_types[self._offered[0]] = offered[0].encode()
+
+    def response_type(self, incoming: Incoming) -> bytes:
+        """The Content-Type of the answer: the first of the contract's response media types,
+        or another one the ``Accept`` header prefers (ASP.NET Web API negotiates so; an
+        Accept naming none of them still gets the first, as ASP.NET answers rather than 406).
+        """
+        if len(self._offered) == 1:
+            return self._content_types[self._offered[0]]
+        chosen = negotiate(incoming.headers.get("accept", ""), self._offered)
+        return self._content_types[chosen]
 
 
 #: Credentials that betray a broken client (an unset variable, a template never filled in):

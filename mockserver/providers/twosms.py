@@ -38,7 +38,14 @@ from ..sms import Segments, parse_number, segments
 from ..store import Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
-from .common import Provider, ProviderOperation, json_depth, media_type, redact_credential
+from .common import (
+    Provider,
+    ProviderOperation,
+    json_depth,
+    media_type,
+    redact_credential,
+    route_path,
+)
 
 __all__ = [
     "CREDITS_KEY",
@@ -111,18 +118,39 @@ class TwoSms(Provider):
     def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
         """OAuth error on /Token; the envelope with ASP.NET's 405 wording on the send."""
         headers = {"Allow": allowed}
-        if request.url.path == self.token.path:
+        if route_path(request) == self.token.path:
             body: dict[str, Any] = {
                 "error": "invalid_request",
                 "error_description": f"{request.method}: the token endpoint takes {allowed}",
             }
             return JSONResponse(body, status_code=405, headers=headers)
-        if request.url.path != self.send.path:
+        if route_path(request) != self.send.path:
             return None
         code = self.send.codes["method_not_allowed"]
         reason = code["message"].replace("{detail}", request.method)
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         return JSONResponse(body, status_code=405, headers=headers)
+
+    def not_found(self, request: Request) -> Response | None:
+        """ASP.NET Web API's 404 wording in the envelope for an unknown path under ``/api/``
+        or ``/Token`` (codes.not_found); never a redirect."""
+        path = route_path(request)
+        if not path.startswith("/api/") and not path.lower().startswith(self.token.path.lower()):
+            return None
+        if path.lower().startswith(self.token.path.lower()):
+            body: dict[str, Any] = {
+                "error": "invalid_request",
+                "error_description": f"{path}: no such endpoint; the token endpoint is "
+                f"{self.token.path}",
+            }
+            return JSONResponse(body, status_code=404)
+        code = self.send.codes["not_found"]
+        near = self.near_path(path)
+        reason = code["message"].replace("{detail}", path)
+        if near:
+            reason += f" Did you mean {near}?"
+        body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
+        return JSONResponse(body, status_code=404)
 
 
 # ---------------------------------------------------------------------- POST /Token

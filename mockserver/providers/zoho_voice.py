@@ -40,6 +40,7 @@ from .common import (
     json_depth,
     media_type,
     redact_credential,
+    route_path,
 )
 
 __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
@@ -79,7 +80,7 @@ class ZohoVoice(Provider):
 
     def method_not_allowed(self, request: Request, allowed: str) -> Response | None:
         """ZVSMS-4027 with 405 for anything but POST on the send path."""
-        if request.url.path != self.send.path:
+        if route_path(request) != self.send.path:
             return None
         body = {
             "status": "ERROR",
@@ -87,6 +88,21 @@ class ZohoVoice(Provider):
             "message": f"{request.method}: this API takes {allowed}",
         }
         return JSONResponse(body, status_code=405, headers={"Allow": allowed})
+
+    def not_found(self, request: Request) -> Response | None:
+        """ZVSMS-4027 with 404 for an unknown path under ``/rest/json/`` (the mock's choice:
+        Zoho's answer to an unknown path is not documented); never a redirect."""
+        path = route_path(request)
+        if not path.startswith("/rest/json/"):
+            return None
+        near = self.near_path(path)
+        hint = f"; the send path is {near}" if near else f"; the send path is {self.send.path}"
+        body = {
+            "status": "ERROR",
+            "code": self.send.codes["bad_request"]["code"],
+            "message": f"{request.method} {path}: no such API{hint}",
+        }
+        return JSONResponse(body, status_code=404)
 
 
 class SendSms(ProviderOperation):
