@@ -21,18 +21,30 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .charsets import UTF8, CharsetError, charset_of, decode, misread, resolve
 from .contracts import Field
 from .errors import FieldProblem
 from .validation import coerce_form_value
 
-__all__ = ["Binder", "FormBindingError"]
+__all__ = ["Binder", "form_pairs"]
 
 JSON = dict[str, Any]
 _KEY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]*)\]")
 
 
-class FormBindingError(ValueError):
-    """The form body itself could not be decoded."""
+def form_pairs(body: bytes, content_type: str | None) -> list[tuple[str, str]]:
+    """The ``(key, value)`` pairs of a form body, in order, decoded in the declared charset
+    (UTF-8 when none), percent-escapes included (Java's default form body is Latin-1:
+    ``caf%E9``); raises :class:`CharsetError`."""
+    text = decode(body, content_type, "(body)", "form data")
+    codec = resolve(charset_of(content_type)) or UTF8
+    try:
+        return parse_qsl(text, keep_blank_values=True, encoding=codec, errors="strict")
+    except UnicodeDecodeError as exc:
+        declared = charset_of(content_type)
+        raise CharsetError(
+            FieldProblem("(body)", None, misread("form data", declared, exc, None))
+        ) from None
 
 
 def _map_values(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -104,18 +116,16 @@ class Binder:
         return _enum_value(node, value), unknown
 
     def bind_form(
-        self, fields: Mapping[str, Field], body: bytes
+        self, fields: Mapping[str, Field], body: bytes, content_type: str | None = None
     ) -> tuple[JSON, list[FieldProblem]]:
         """Bind a form-urlencoded body to a nested object typed per the contract.
 
         Returns the object and the keys that were ignored (unknown or repeated), as problems
-        to record.  Raises :class:`FormBindingError` when the body is not UTF-8.
+        to record.  The body, and its percent-escapes, are read in the charset
+        ``content_type`` declares (UTF-8 when none); raises :class:`CharsetError` when they
+        are not in it.
         """
-        try:
-            # Percent-escapes must decode to UTF-8 too, not just the raw bytes.
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-        except UnicodeDecodeError as exc:
-            raise FormBindingError(f"UTF-8 form data ({exc.reason})") from None
+        pairs = form_pairs(body, content_type)
         root: JSON = {}
         ignored: list[FieldProblem] = []
         for key, raw in pairs:

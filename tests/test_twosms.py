@@ -712,3 +712,48 @@ def test_the_accept_header_picks_a_documented_response_format(
         answer = send(client, body, headers=headers)
         assert answer.headers["content-type"] == f"{answered}; charset=utf-8"
         check(answer)
+
+
+def test_a_latin_1_form_with_its_charset_is_read_in_it(client: TestClient) -> None:
+    # Apache HttpClient's UrlEncodedFormEntity, default charset: percent-escapes in Latin-1.
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1"}
+    body = WORKED_FORM.replace("Standard+Send+Test", "Caf%E9").encode()
+    answer = send(client, content=body, headers=headers)
+    assert check(answer)["ResponseData"]["Detail"]["MessageText"] == "Café"
+    raw = WORKED_FORM.replace("Standard+Send+Test", "Caf\xe9").encode("latin-1")
+    answer = send(client, content=raw, headers=headers)
+    assert check(answer)["ResponseData"]["Detail"]["MessageText"] == "Café"
+    undeclared = send(client, content=body, headers=FORM)
+    reason = check(undeclared)["Error"]["ErrorReason"]
+    assert "(body): UTF-8 form data, as no charset is declared (a percent-escape is not" in reason
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-8", "iso-8859-1"])
+def test_a_json_body_is_read_in_its_declared_charset(client: TestClient, codec: str) -> None:
+    body = json.dumps({**WORKED, "Content": "Café"}, ensure_ascii=False).encode(codec)
+    headers = {"Content-Type": f"application/json; charset={codec}"}
+    answer = send(client, content=body, headers=headers)
+    assert check(answer)["ResponseData"]["Detail"]["MessageText"] == "Café"
+    text_json = send(client, content=body, headers={"Content-Type": f"text/json; charset={codec}"})
+    assert text_json.status_code == 200
+    # ASP.NET's JSON formatter reads UTF-8 and UTF-16 only: another charset is recorded.
+    recorded = [v.field for v in violations(client)]
+    assert recorded == ([] if codec.startswith("utf") else ["Content-Type", "Content-Type"])
+
+
+def test_an_unknown_body_charset_is_refused_by_name(client: TestClient) -> None:
+    for ctype in ("application/json; charset=x-klingon", f"{FORM['Content-Type']}; charset=rot13"):
+        answer = send(client, content=json.dumps(WORKED).encode(), headers={"Content-Type": ctype})
+        assert answer.status_code == 400
+        reason = check(answer)["Error"]["ErrorReason"]
+        assert "(body): " in reason
+        assert "in a charset the mock knows" in reason
+    garbled = send(
+        client,
+        content=b'{"Content": "\xff"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert (
+        "(body): JSON in utf-8, as declared (byte 13 is not"
+        in check(garbled)["Error"]["ErrorReason"]
+    )

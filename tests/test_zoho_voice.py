@@ -551,3 +551,60 @@ def test_a_near_miss_path_gets_a_zvsms_404_not_a_redirect(client: TestClient, pa
     assert (body["status"], body["code"]) == ("ERROR", "ZVSMS-4027")
     assert body["message"] == f"POST {path}: no such API; the send path is {ZOHO_PATH}"
     assert journal(client) == []
+
+
+def _java_part(charset: bytes, sms_data: bytes) -> bytes:
+    """A Zoho send as Apache HttpClient's MultipartEntityBuilder writes a text body."""
+    return (
+        b"--JxB0und4ry\r\n"
+        b'Content-Disposition: form-data; name="sms_data"\r\n'
+        b"Content-Type: text/plain; charset=" + charset + b"\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + sms_data + b"\r\n"
+        b"--JxB0und4ry--\r\n"
+    )
+
+
+def _sms_data(text: str, codec: str) -> bytes:
+    return json.dumps({**VALID_SMS, "message": text}, ensure_ascii=False).encode(codec)
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec", "text"),
+    [
+        (b"ISO-8859-1", "latin-1", "Café"),
+        (b"windows-1252", "cp1252", "Café €5"),
+        (b'"UTF-8"', "utf-8", "Café €5"),
+        (b"UTF-16", "utf-16", "Café €5"),
+    ],
+)
+def test_a_parts_declared_charset_is_honoured(charset: bytes, codec: str, text: str) -> None:
+    with make_client() as c:
+        headers = {**ZOHO_AUTH, "Content-Type": "multipart/form-data; boundary=JxB0und4ry"}
+        body = _java_part(charset, _sms_data(text, codec))
+        answer = c.post(ZOHO_PATH, content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["send"]["message"] == text
+        (message,) = journal(c)
+        assert message.text == text
+        # The same bytes declared as another charset are read as that one, or refused.
+        wrong = c.post(ZOHO_PATH, content=body.replace(charset, b"utf-32"), headers=headers)
+        assert wrong.status_code == 400
+        assert wrong.json()["message"].startswith("sms_data: text in utf-32, as declared (byte")
+
+
+def test_an_unknown_part_charset_is_refused_by_name() -> None:
+    with make_client() as c:
+        headers = {**ZOHO_AUTH, "Content-Type": "multipart/form-data; boundary=JxB0und4ry"}
+        for charset in (b"x-klingon", b"base64", b"unicode_escape"):
+            body = _java_part(charset, _sms_data("Hi", "ascii"))
+            answer = c.post(ZOHO_PATH, content=body, headers=headers)
+            assert answer.status_code == 400
+            message = answer.json()["message"]
+            assert message.startswith("sms_data: text in a charset the mock knows (UTF-8, ")
+        undeclared = c.post(
+            ZOHO_PATH,
+            content=_java_part(b"X", _sms_data("Café", "latin-1")).replace(b"; charset=X", b""),
+            headers=headers,
+        )
+        assert "sms_data: UTF-8 text, as no charset is declared (byte" in undeclared.text
+        assert "e.g. charset=ISO-8859-1" in undeclared.text

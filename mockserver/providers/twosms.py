@@ -29,7 +29,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..binding import Binder, FormBindingError
+from ..binding import Binder, form_pairs
+from ..charsets import UTF8, CharsetError, charset_of, decode, resolve
 from ..config import Settings
 from ..errors import FieldProblem
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
@@ -59,6 +60,9 @@ __all__ = [
 
 PROVIDER = "twosms"
 _FORM = "application/x-www-form-urlencoded"
+#: Codecs of the charsets ASP.NET Web API's JsonMediaTypeFormatter reads (its
+#: SupportedEncodings: UTF-8 and UTF-16); the mock reads any other one too, but records it.
+_JSON_CHARSETS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
 _BODY_TYPES = frozenset({"application/json", "text/json", _FORM})
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
@@ -202,13 +206,9 @@ class Token(ProviderOperation):
             )
         basic = _basic_credentials(incoming.headers.get("authorization", ""))
         try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-        except UnicodeDecodeError:
-            raise Reject(
-                "invalid_request",
-                [FieldProblem("(body)", None, "UTF-8 form data")],
-                detail="the body must be UTF-8 form data",
-            ) from None
+            pairs = form_pairs(body, incoming.headers.get("content-type"))
+        except CharsetError as exc:
+            raise Reject("invalid_request", [exc.problem]) from None
         form: dict[str, str] = {}
         for key, value in pairs:
             form.setdefault(key, value)
@@ -360,7 +360,7 @@ class SendMessages(ProviderOperation):
         """Bind and validate the body, apply the rules across fields, and count what each
         recipient costs."""
         kind = media_type(incoming.headers)
-        instance, exact = self._bind(kind, body, ignored)
+        instance, exact = self._bind(kind, incoming.headers.get("content-type"), body, ignored)
         if not exact:
             problems = self.validator.problems(instance)
             if problems:
@@ -377,7 +377,7 @@ class SendMessages(ProviderOperation):
         )
 
     def _bind(
-        self, kind: str, raw: bytes, ignored: list[FieldProblem]
+        self, kind: str, ctype: str | None, raw: bytes, ignored: list[FieldProblem]
     ) -> tuple[dict[str, Any], bool]:
         """The body bound to the contract's names, and whether it was already valid as sent.
 
@@ -398,9 +398,9 @@ class SendMessages(ProviderOperation):
                     ],
                 )
             try:
-                instance, skipped = self.binder.bind_form(self.validator.fields, raw)
-            except FormBindingError as exc:
-                raise Reject("invalid_request", [FieldProblem("(body)", None, str(exc))]) from None
+                instance, skipped = self.binder.bind_form(self.validator.fields, raw, ctype)
+            except CharsetError as exc:
+                raise Reject("invalid_request", [exc.problem]) from None
             ignored += skipped
             return instance, False
         # Counted before parsing (in C, a few milliseconds for the largest body): parsing a
@@ -421,9 +421,27 @@ class SendMessages(ProviderOperation):
                 ],
             )
         try:
-            # Json.NET reads UTF-8 with or without a byte-order mark.
-            data = orjson.loads(raw[3:] if raw[:3] == codecs.BOM_UTF8 else raw)
+            if charset_of(ctype) is None or resolve(charset_of(ctype)) == UTF8:
+                # Json.NET reads UTF-8 with or without a byte-order mark.
+                data = orjson.loads(raw[3:] if raw[:3] == codecs.BOM_UTF8 else raw)
+            else:  # a declared charset (charset=utf-16) is honoured
+                data = orjson.loads(decode(raw, ctype, "(body)", "JSON"))
+                if resolve(charset_of(ctype)) not in _JSON_CHARSETS:
+                    ignored.append(
+                        FieldProblem(
+                            "Content-Type",
+                            ctype,
+                            "JSON in charset=utf-8 or utf-16: ASP.NET's JSON formatter reads "
+                            "no other (the mock read it as declared)",
+                        )
+                    )
+        except CharsetError as exc:
+            raise Reject("invalid_request", [exc.problem]) from None
         except orjson.JSONDecodeError as exc:
+            try:  # bytes that are not UTF-8: say so, not orjson's internal message
+                decode(raw, ctype, "(body)", "JSON")
+            except CharsetError as bad:
+                raise Reject("invalid_request", [bad.problem]) from None
             raise Reject(
                 "invalid_request",
                 [
