@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from .charsets import UTF8, CharsetError, charset_of, decode, misread, resolve
 from .contracts import Field
-from .errors import FieldProblem
+from .errors import FieldProblem, unknown_member
 from .validation import coerce_form_value
 
 __all__ = ["Binder", "form_pairs"]
@@ -66,8 +66,10 @@ def _enum_value(node: Mapping[str, Any], value: Any) -> Any:
 class Binder:
     """ASP.NET-style binding over one schema, with its lookup tables built once."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], name: str = "the body") -> None:
         self.schema = schema
+        #: What the schema describes, for messages (``MessageV2``).
+        self.name = name
         self._props: dict[int, dict[str, str]] = {}
         self._index(schema)
 
@@ -87,10 +89,10 @@ class Binder:
 
     def bind_json(
         self, value: Any, node: Mapping[str, Any] | None = None, path: str = ""
-    ) -> tuple[Any, list[tuple[str, Any]]]:
+    ) -> tuple[Any, list[FieldProblem]]:
         """Rename keys to the contract's spelling and map enum names; list unknown fields."""
         node = self.schema if node is None else node
-        unknown: list[tuple[str, Any]] = []
+        unknown: list[FieldProblem] = []
         if isinstance(value, dict):
             props = self.props(node)
             values = _map_values(node)
@@ -104,7 +106,9 @@ class Binder:
                 elif values is not None:
                     out[key], more = self.bind_json(item, values, f"{path}[{key}]")
                 elif props:
-                    unknown.append((f"{path}.{key}" if path else key, item))
+                    name = f"{path}.{key}" if path else key
+                    where = path or self.name
+                    unknown.append(unknown_member(name, item, where, props.values(), key))
                     continue
                 else:
                     out[key], more = item, []
@@ -148,9 +152,8 @@ class Binder:
                     node = values
                     name += "{}"
                 else:
-                    ignored.append(
-                        FieldProblem(key, raw, "not a field of this operation (ignored)")
-                    )
+                    where = name or self.name
+                    ignored.append(unknown_member(key, raw, where, names.values(), step))
                     break
                 if last:
                     if step in target:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,8 @@ __all__ = [
     "MockServerError",
     "NoMessageError",
     "StoreFullError",
+    "near_miss",
+    "unknown_member",
 ]
 
 TOOL = "sms-mockserver"
@@ -41,9 +44,39 @@ class FieldProblem:
     field: str
     sent: Any
     expected: str
+    #: For an unknown member: the contract's field it is probably a misspelling of.  Such a
+    #: member is ignored when the request is accepted, but named in the answer when the
+    #: request is refused (it is the likely cause: ``Mms`` for ``mms``).
+    near: str | None = None
 
     def __str__(self) -> str:
         return f"{self.field}: {self.expected}"
+
+
+def near_miss(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` is most likely a misspelling of: the same name in another
+    letter case, else the closest by difflib's ratio (0.8 or more); None when none is close."""
+    names = list(known)
+    lowered = name.lower()
+    for candidate in names:
+        if candidate.lower() == lowered and candidate != name:
+            return candidate
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def unknown_member(
+    field: str, sent: Any, where: str, known: Iterable[str], name: str | None = None
+) -> FieldProblem:
+    """The problem of an ignored member ``field`` whose own name (``name``, by default the
+    last dotted step of ``field``) is checked against ``known``, the names beside it, for
+    the name it is probably a misspelling of."""
+    last = field.rsplit(".", 1)[-1] if name is None else name
+    near = near_miss(last, known)
+    expected = f"not a field of {where} (ignored)"
+    if near is not None:
+        expected = f"an unknown key `{last}` (ignored); did you mean `{near}`?"
+    return FieldProblem(field, sent, expected, near)
 
 
 class ContractViolation(AssertionError, MockServerError):

@@ -10,6 +10,7 @@ answers are provider wording.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,6 +20,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from .errors import FieldProblem, MockServerError
 
 __all__ = ["BodyError", "Limits", "Part", "boundary_of", "parse_multipart"]
+
+# python-multipart logs a warning for every malformed body before raising; the client gets
+# the error in its answer, so the console would only repeat it once per bad request (a
+# flood under a bad client).  Its other records stay.
+logging.getLogger("python_multipart.multipart").addFilter(
+    lambda record: record.levelno != logging.WARNING
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +173,41 @@ _CALLBACKS = (
 )
 
 
+#: What to do about a body that is not multipart as declared.
+_LET_THE_CLIENT = (
+    "let your HTTP client build the multipart body (curl -F, requests files=, FormData) "
+    "instead of writing the body or its Content-Type by hand"
+)
+
+
+def _malformed(exc: FormParserError, boundary: bytes, body: bytes) -> FieldProblem:
+    """A python-multipart error in the client's terms (its own messages speak of parser
+    states: "Expected boundary character 45, got 91 at index 2")."""
+    offset = getattr(exc, "offset", None)
+    at = f" at byte {offset}" if isinstance(offset, int) and offset >= 0 else ""
+    text = str(exc)
+    sent = body[:40].decode("utf-8", "backslashreplace")
+    if not body.startswith(b"--" + boundary) or "boundary" in text:
+        return FieldProblem(
+            "(body)",
+            sent,
+            "multipart/form-data with the boundary declared in Content-Type (the body must "
+            f"begin with --{boundary.decode('latin-1')}); {_LET_THE_CLIENT}",
+        )
+    if "header count" in text:
+        return FieldProblem("(body)", None, f"a part with at most 8 header lines{at}")
+    if "header size" in text:
+        return FieldProblem("(body)", None, f"a part whose header lines are at most 4 KiB{at}")
+    if "header" in text:
+        return FieldProblem(
+            "(body)",
+            None,
+            f"well-formed part headers{at} (lines such as Content-Disposition: form-data; "
+            f'name="sms_data", each ending in CRLF); {_LET_THE_CLIENT}',
+        )
+    return FieldProblem("(body)", None, f"a well-formed multipart/form-data body{at}")
+
+
 def parse_multipart(body: bytes, boundary: bytes, limits: Limits) -> list[Part]:
     """Every part of a multipart body, in order; raises :class:`BodyError` for a malformed
     or truncated body, or one over a part, field or file limit.  Pure: no I/O (the body was
@@ -178,9 +221,7 @@ def parse_multipart(body: bytes, boundary: bytes, limits: Limits) -> list[Part]:
         parser.write(body)
         parser.finalize()
     except FormParserError as exc:  # the base of python-multipart's parse errors
-        raise BodyError(
-            FieldProblem("(body)", None, f"a well-formed multipart body ({exc})")
-        ) from None
+        raise BodyError(_malformed(exc, boundary, body)) from None
     if not collector.ended:
         raise BodyError(
             FieldProblem(

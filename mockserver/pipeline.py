@@ -385,6 +385,11 @@ class Endpoint:
         except Reject as reject:
             if reject.violation:
                 ignored += reject.problems
+                if reject.outcome == "invalid_request":
+                    # A misspelt member (ignored) is the likely cause of the refusal: say so.
+                    near = [p for p in ignored if p.near is not None]
+                    if near:
+                        reject.problems = (*near, *reject.problems)
             await self._record(ctx, ignored)
             return op.render_reject(reject)
         await self._record(ctx, ignored)

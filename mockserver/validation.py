@@ -149,14 +149,21 @@ class RequestValidator:
         """True when ``instance`` is valid and uses only the contract's own member names."""
         return bool(self._exact.is_valid(instance))
 
-    def problems(self, instance: Any) -> list[FieldProblem]:
-        """Every way ``instance`` breaks the contract, in field order; empty when it is valid."""
+    def problems(
+        self, instance: Any, textual: bool | frozenset[str] = False
+    ) -> list[FieldProblem]:
+        """Every way ``instance`` breaks the contract, in field order; empty when it is valid.
+
+        ``textual`` names the fields (True: all of them) whose values came from text (a form
+        value, a multipart text part): a type error there quotes the text, as "got a string"
+        says nothing to a client that cannot send anything else.
+        """
         if self._validator.is_valid(instance):
             return []
         # At most MAX_PROBLEMS errors are read: a map of 10,000 bad keys would otherwise
         # give 10,000 errors, each carrying a copy of the map (quadratic time and memory).
         errors = islice(self._listing.iter_errors(instance), MAX_PROBLEMS)
-        found = [self._describe(err, instance) for err in errors]
+        found = [self._describe(err, instance, textual) for err in errors]
         found += self._bad_keys(self.schema, instance, [], instance)
         order = {name: i for i, name in enumerate(self.fields)}
         found.sort(key=lambda p: (order.get(p[0], len(order)), p[1].field))
@@ -201,7 +208,7 @@ class RequestValidator:
         return display, name, node, real
 
     def _describe(
-        self, err: jsonschema_rs.ValidationError, instance: Any
+        self, err: jsonschema_rs.ValidationError, instance: Any, textual: bool | frozenset[str]
     ) -> tuple[str, FieldProblem]:
         kind = err.kind
         detail: dict[str, Any] = kind.as_dict()
@@ -217,6 +224,13 @@ class RequestValidator:
             sent = getattr(detail.get("error"), "instance", None)
             display = f"{display}[{sent}]"
         expected = _expectation(kind.name, detail, node, f, sent)
+        if (
+            kind.name == "type"
+            and isinstance(sent, str)
+            and (textual is True or (textual and name in textual))
+        ):
+            shown = sent if len(sent) <= 40 else sent[:40] + "…"
+            expected = expected.rsplit(", got ", 1)[0] + f", got {shown!r}"
         return name, FieldProblem(display or "(body)", sent, expected)
 
     def _bad_keys(

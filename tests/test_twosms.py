@@ -757,3 +757,28 @@ def test_an_unknown_body_charset_is_refused_by_name(client: TestClient) -> None:
         "(body): JSON in utf-8, as declared (byte 13 is not"
         in check(garbled)["Error"]["ErrorReason"]
     )
+
+
+def test_misspelt_members_are_suggested_and_named_when_they_cause_a_refusal(
+    client: TestClient,
+) -> None:
+    body = {**WORKED, "Options": {"DelivryReceipt": True}}
+    body["Contnet"] = body.pop("Content")
+    reason = check(send(client, body))["Error"]["ErrorReason"]
+    assert reason == (
+        "The request is invalid. Options.DelivryReceipt: an unknown key `DelivryReceipt` "
+        "(ignored); did you mean `DeliveryReceipt`?; Contnet: an unknown key `Contnet` "
+        "(ignored); did you mean `Content`?; Content: required (non-empty) unless Template is "
+        "given"
+    )
+    form = WORKED_FORM.replace("Content=", "Contnet=") + "&Options[DelivryReceipt]=true"
+    reason = check(send(client, content=form.encode(), headers=FORM))["Error"]["ErrorReason"]
+    assert "Options[DelivryReceipt]: an unknown key `DelivryReceipt` (ignored); did you" in reason
+    assert send(client, {**WORKED, "Sender": "x"}).status_code == 200
+    assert violations(client)[-1].expected == "not a field of MessageV2 (ignored)"
+
+
+def test_form_values_are_quoted_in_type_errors(client: TestClient) -> None:
+    form = WORKED_FORM + "&Options.DstPort=eighty"
+    reason = check(send(client, content=form.encode(), headers=FORM))["Error"]["ErrorReason"]
+    assert "Options.DstPort: expected a whole number (32-bit), got 'eighty'" in reason

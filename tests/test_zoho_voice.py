@@ -488,12 +488,61 @@ def test_unknown_sms_data_keys_are_ignored_but_recorded(client: TestClient) -> N
     response = zoho_send(client, {**VALID_SMS, "Mms": True})
     assert response.status_code == 200
     assert "isMMS" not in response.json()["send"]
-    (violation,) = violations(client)
-    assert (violation.field, violation.sent, violation.expected) == (
+    assert zoho_send(client, {**VALID_SMS, "colour": "red"}).status_code == 200
+    misspelt, unknown = violations(client)
+    assert (misspelt.field, misspelt.sent, misspelt.expected) == (
         "sms_data.Mms",
         True,
+        "an unknown key `Mms` (ignored); did you mean `mms`?",
+    )
+    assert (unknown.field, unknown.expected) == (
+        "sms_data.colour",
         "not a field of sms_data (ignored)",
     )
+
+
+def test_a_refusal_names_the_misspelt_key_behind_it(client: TestClient) -> None:
+    # {"Mms": true} with a file: the file needs mms, and Mms is the reason mms is missing.
+    answer = zoho_send(client, {**VALID_SMS, "Mms": True}, files={"mms_media": ("a.jpg", JPEG)})
+    assert answer.status_code == 400
+    assert answer.json()["message"] == (
+        "sms_data.Mms: an unknown key `Mms` (ignored); did you mean `mms`?; "
+        "sms_data.mms: true when an mms_media file is attached"
+    )
+    part = zoho_send(client, data={"templateid": "1"})
+    assert part.status_code == 200  # ignored when the send is fine, but recorded
+    assert violations(client)[-1].expected == (
+        "an unknown key `templateid` (ignored); did you mean `templateId`?"
+    )
+
+
+def test_form_values_are_quoted_in_type_errors(client: TestClient) -> None:
+    answer = zoho_send(client, data={"templateId": "abc"})
+    assert answer.json()["message"] == "templateId: expected a whole number (Long), got 'abc'"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b"[x]",
+            "(body): multipart/form-data with the boundary declared in Content-Type (the "
+            "body must begin with --abc); let your HTTP client build the multipart body",
+        ),
+        (b"--abcd\r\n", "(body): multipart/form-data with the boundary declared"),
+        (b"--abc\r\nContent-Disposition\r\n\r\n", "(body): well-formed part headers at byte"),
+    ],
+    ids=["not-multipart", "other-boundary", "bad-header"],
+)
+def test_malformed_multipart_is_explained_in_user_terms(
+    client: TestClient, body: bytes, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {**ZOHO_AUTH, "Content-Type": "multipart/form-data; boundary=abc"}
+    answer = client.post(ZOHO_PATH, content=body, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith(expected)
+    assert "Expected boundary character" not in answer.text
+    assert [r for r in caplog.records if r.name.startswith("python_multipart")] == []
 
 
 def test_a_blocked_country_is_not_a_contract_violation() -> None:

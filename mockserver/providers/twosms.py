@@ -308,7 +308,7 @@ class SendMessages(ProviderOperation):
         self.validator = RequestValidator(
             contract, settings.contract_overrides()[contract.id]["fields"]
         )
-        self.binder = Binder(self.validator.schema)
+        self.binder = Binder(self.validator.schema, "MessageV2")
         self._type_names = {number: name for name, number in types.items()}
         # What each QuickRecipients value sends, as (sms, email); a value with no name sends
         # an SMS only.
@@ -362,7 +362,7 @@ class SendMessages(ProviderOperation):
         kind = media_type(incoming.headers)
         instance, exact = self._bind(kind, incoming.headers.get("content-type"), body, ignored)
         if not exact:
-            problems = self.validator.problems(instance)
+            problems = self.validator.problems(instance, textual=kind == _FORM)
             if problems:
                 raise Reject("invalid_request", problems)
         text = self._check(instance)
@@ -473,9 +473,7 @@ class SendMessages(ProviderOperation):
             )
         instance, unknown = self.binder.bind_json(data)
         # ASP.NET ignores unknown members; the contract still wants to hear about them.
-        ignored += [
-            FieldProblem(name, sent, "not a field of MessageV2 (ignored)") for name, sent in unknown
-        ]
+        ignored += unknown
         return dict(instance), False
 
     def _check(self, msg: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..charsets import CharsetError, decode
 from ..config import Settings
-from ..errors import FieldProblem
+from ..errors import FieldProblem, unknown_member
 from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
@@ -49,6 +49,8 @@ __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 PROVIDER = "zoho_voice"
 _TEXT_PARTS = ("sms_data", "templateId", "scheduledTime", "timeZone")
 _MEDIA = "mms_media"
+#: The parts whose value is text, typed per the contract (sms_data is JSON).
+_TEXT_FIELDS = frozenset(_TEXT_PARTS) - {"sms_data"}
 #: Shared outcomes and the ZVSMS code each is answered with.
 _CODES = {"country_not_supported": "country_not_supported"}
 
@@ -232,10 +234,11 @@ class SendSms(ProviderOperation):
                 continue
             if part.name not in self._text_fields:
                 unknown.append(
-                    FieldProblem(
+                    unknown_member(
                         part.name or "(part without a name)",
                         _preview(part.data),
-                        "not a parameter of this operation (ignored)",
+                        "this operation's parts",
+                        (*self._text_fields, _MEDIA),
                     )
                 )
                 continue
@@ -296,13 +299,13 @@ class SendSms(ProviderOperation):
         sms = fields.get("sms_data")
         if isinstance(sms, dict):
             unknown += [
-                FieldProblem(f"sms_data.{key}", value, "not a field of sms_data (ignored)")
+                unknown_member(f"sms_data.{key}", value, "sms_data", self._sms_fields)
                 for key, value in sms.items()
                 if key not in self._sms_fields
             ]
         if problems:
             raise Reject("invalid_request", problems)
-        problems = self.validator.problems(fields)
+        problems = self.validator.problems(fields, _TEXT_FIELDS)
         if problems:
             raise Reject("invalid_request", problems)
         return fields, media
