@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from .charsets import UTF8, CharsetError, charset_of, decode, misread, resolve
 from .contracts import Field
@@ -32,19 +32,32 @@ JSON = dict[str, Any]
 _KEY_TOKEN = re.compile(r"\.([^.\[\]]+)|\[([^\]]*)\]")
 
 
-def form_pairs(body: bytes, content_type: str | None) -> list[tuple[str, str]]:
-    """The ``(key, value)`` pairs of a form body, in order, decoded in the declared charset
-    (UTF-8 when none), percent-escapes included (Java's default form body is Latin-1:
-    ``caf%E9``); raises :class:`CharsetError`."""
+def form_pairs(body: bytes, content_type: str | None) -> list[tuple[str, str, bool]]:
+    """The ``(key, value, plus)`` triples of a form body, in order, decoded in the declared
+    charset (UTF-8 when none), percent-escapes included (Java's default form body is
+    Latin-1: ``caf%E9``); ``plus`` says the key was sent with a bare ``+`` (read as a space).
+    Raises :class:`CharsetError`."""
     text = decode(body, content_type, "(body)", "form data")
     codec = resolve(charset_of(content_type)) or UTF8
+    pairs = []
     try:
-        return parse_qsl(text, keep_blank_values=True, encoding=codec, errors="strict")
+        for chunk in text.split("&"):  # as urllib.parse.parse_qsl splits, blanks kept
+            if not chunk:
+                continue
+            key, _, value = chunk.partition("=")
+            pairs.append(
+                (
+                    unquote_plus(key, encoding=codec, errors="strict"),
+                    unquote_plus(value, encoding=codec, errors="strict"),
+                    "+" in key,
+                )
+            )
     except UnicodeDecodeError as exc:
         declared = charset_of(content_type)
         raise CharsetError(
             FieldProblem("(body)", None, misread("form data", declared, exc, None))
         ) from None
+    return pairs
 
 
 def _map_values(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -61,6 +74,57 @@ def _enum_value(node: Mapping[str, Any], value: Any) -> Any:
         if value.lower() == name.lower() or value.strip() == str(number):
             return number
     return value
+
+
+_INTEGER = re.compile(r"\s*[+-]?[0-9]{1,40}\s*")
+_NUMBER = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+
+def _types(node: Mapping[str, Any]) -> frozenset[str]:
+    kind = node.get("type")
+    if isinstance(kind, str):
+        return frozenset({kind})
+    return frozenset(kind) if isinstance(kind, list) else frozenset()
+
+
+def _json_scalar(node: Mapping[str, Any], value: Any) -> tuple[Any, str]:
+    """A JSON scalar as Json.NET reads it into the property ``node`` describes, and what
+    the contract wanted instead when it had to convert ('' when it did not).
+
+    Json.NET reads a string into an int, long or Nullable of one when the text is an
+    integer (``JsonReader.ReadAsInt32``: ``int.TryParse`` with NumberStyles.Integer), into
+    a bool when it is ``true``/``false`` in any case (``bool.TryParse``), into an enum when it
+    is a member name or number; and a number or boolean into a string property as its text.
+    One rule for every field, so ``"Type": "1"`` and ``"DstPort": "1"`` bind alike (and are
+    both recorded: the contract wants a number).
+    """
+    if isinstance(value, str):
+        if node.get("x-enum-names"):
+            # A member name ("Standard", any case) is how the help page names the members:
+            # not a breach.  A number in a string ("1") is one, as for any other integer.
+            number = _enum_value(node, value)
+            numeric = number is not value and _INTEGER.fullmatch(value)
+            return number, "a JSON number" if numeric else ""
+        kinds = _types(node)
+        if "string" in kinds:
+            return value, ""
+        if "integer" in kinds and _INTEGER.fullmatch(value):
+            return int(value), "a JSON number"
+        if "number" in kinds and len(value) <= 64 and _NUMBER.fullmatch(value):
+            return float(value), "a JSON number"
+        if "boolean" in kinds and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true", "a JSON boolean"
+        return value, ""
+    if isinstance(value, bool | int | float) and "string" in _types(node):
+        if isinstance(value, bool):
+            return ("true" if value else "false"), "a JSON string"
+        return str(value), "a JSON string"
+    return value, ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value).lower()
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 class Binder:
@@ -117,7 +181,17 @@ class Binder:
         if isinstance(value, list) and isinstance(node.get("items"), Mapping):
             bound = [self.bind_json(v, node["items"], f"{path}[{i}]") for i, v in enumerate(value)]
             return [b for b, _ in bound], [u for _, more in bound for u in more]
-        return _enum_value(node, value), unknown
+        bound, converted = _json_scalar(node, value)
+        if converted:
+            unknown.append(
+                FieldProblem(
+                    path or "(body)",
+                    value,
+                    f"{converted} (Json.NET converts {_shown(value)}, as ASP.NET binds it; "
+                    "another JSON reader may not)",
+                )
+            )
+        return bound, unknown
 
     def bind_form(
         self, fields: Mapping[str, Field], body: bytes, content_type: str | None = None
@@ -129,18 +203,27 @@ class Binder:
         ``content_type`` declares (UTF-8 when none); raises :class:`CharsetError` when they
         are not in it.
         """
-        pairs = form_pairs(body, content_type)
         root: JSON = {}
         ignored: list[FieldProblem] = []
-        for key, raw in pairs:
+        for key, raw, plus in form_pairs(body, content_type):
             steps = _split_key(key)
             if steps is None:
                 ignored.append(FieldProblem(key, raw, "a model-binding key such as A.B or A[key]"))
                 continue
+            if plus:
+                # Read as ASP.NET reads it (a space), but a client that meant "+" has lost it.
+                ignored.append(
+                    FieldProblem(
+                        key,
+                        raw,
+                        "a key whose + is percent-encoded as %2B: a bare + in form data is a "
+                        f"space, so this key was read as {key!r}",
+                    )
+                )
             node: Mapping[str, Any] = self.schema
             target = root
             name = ""
-            for i, step in enumerate(steps):
+            for i, (step, bracketed) in enumerate(steps):
                 last = i == len(steps) - 1
                 names = self.props(node)
                 values = _map_values(node)
@@ -148,6 +231,20 @@ class Binder:
                     step = names[step.lower()]
                     node = node["properties"][step]
                     name = f"{name}.{step}" if name else step
+                elif values is not None and not bracketed:
+                    # ASP.NET binds a dictionary entry only as Map[key] (or Map[0].Key and
+                    # Map[0].Value); Map.key binds nothing, so the entry is ignored.
+                    head = key[: key.rindex("." + step)] if "." + step in key else key
+                    ignored.append(
+                        FieldProblem(
+                            key,
+                            raw,
+                            f"a dictionary entry written {head}[{step}] (ASP.NET binds no "
+                            f"{head}.key; ignored)",
+                            near=f"{head}[{step}]",
+                        )
+                    )
+                    break
                 elif values is not None:
                     node = values
                     name += "{}"
@@ -173,16 +270,20 @@ class Binder:
         return root, ignored
 
 
-def _split_key(key: str) -> list[str] | None:
+def _split_key(key: str) -> list[tuple[str, bool]] | None:
+    """The steps of a model-binding key, each with whether it was written in brackets."""
     head = re.match(r"[^.\[\]]+", key)
     if head is None:
         return None
-    steps = [head.group(0)]
+    steps = [(head.group(0), False)]
     rest = key[head.end() :]
     while rest:
         token = _KEY_TOKEN.match(rest)
         if token is None:
             return None
-        steps.append(token.group(1) if token.group(1) is not None else token.group(2))
+        if token.group(1) is not None:
+            steps.append((token.group(1), False))
+        else:
+            steps.append((token.group(2), True))
         rest = rest[token.end() :]
     return steps

@@ -149,9 +149,7 @@ class RequestValidator:
         """True when ``instance`` is valid and uses only the contract's own member names."""
         return bool(self._exact.is_valid(instance))
 
-    def problems(
-        self, instance: Any, textual: bool | frozenset[str] = False
-    ) -> list[FieldProblem]:
+    def problems(self, instance: Any, textual: bool | frozenset[str] = False) -> list[FieldProblem]:
         """Every way ``instance`` breaks the contract, in field order; empty when it is valid.
 
         ``textual`` names the fields (True: all of them) whose values came from text (a form

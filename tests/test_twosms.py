@@ -451,7 +451,7 @@ BAD: dict[str, tuple[Mutate, str]] = {
     "type-float": (_with(Type=1.5), "Type: expected one of"),
     "no-content": (_without("Content"), "Content: required (non-empty) unless Template"),
     "empty-content": (_with(Content=""), "Content: required (non-empty) unless Template"),
-    "content-not-string": (_with(Content=42), "Content: expected a string, got a whole number"),
+    "content-not-string": (_with(Content=[42]), "Content: expected a string, got an array"),
     "options-not-object": (_with(Options="none"), "Options: expected a JSON object"),
     "delivery-receipt-string": (
         _options(DeliveryReceipt="yes"),
@@ -463,10 +463,10 @@ BAD: dict[str, tuple[Mutate, str]] = {
         "Options.DateToSend: expected an ISO-8601 date and time",
     ),
     "expiry-not-iso": (_options(ExpiryDate="tomorrow"), "Options.ExpiryDate: expected an ISO"),
-    "reads-string": (_options(Reads="1"), "Options.Reads: expected a whole number"),
+    "reads-string": (_options(Reads="one"), "Options.Reads: expected a whole number"),
     "repeat-not-object": (_options(Repeat=3), "Options.Repeat: expected a JSON object"),
     "email-from-not-string": (
-        _options(EmailOptions={"FromAddress": 1}),
+        _options(EmailOptions={"FromAddress": {"a": 1}}),
         "Options.EmailOptions.FromAddress: expected a string",
     ),
     "recurring-without-options": (
@@ -486,7 +486,7 @@ BAD: dict[str, tuple[Mutate, str]] = {
         "Template.PlaceHolders[name]: every key must be text matching ^[0-9]+$",
     ),
     "placeholder-value-not-string": (
-        _with(Template={"ID": "86dc152b-ccbb-4be8-b283-fdd250329113", "PlaceHolders": {"1": 5}}),
+        _with(Template={"ID": "86dc152b-ccbb-4be8-b283-fdd250329113", "PlaceHolders": {"1": [5]}}),
         "Template.PlaceHolders[1]: expected a string",
     ),
 }
@@ -782,3 +782,65 @@ def test_form_values_are_quoted_in_type_errors(client: TestClient) -> None:
     form = WORKED_FORM + "&Options.DstPort=eighty"
     reason = check(send(client, content=form.encode(), headers=FORM))["Error"]["ErrorReason"]
     assert "Options.DstPort: expected a whole number (32-bit), got 'eighty'" in reason
+
+
+def test_json_net_leniency_is_accepted_and_recorded(client: TestClient) -> None:
+    # Json.NET's JsonTextReader reads single quotes, unquoted names, comments and trailing
+    # commas; ASP.NET binds the body, so 2sms would accept it. Other readers would not.
+    body = (
+        b"{'Contacts': {'QuickRecipients': {'+12345678901': 2,},}, Content: 'Standard Send "
+        b"Test', /* a comment */ 'Options': {}, 'Type': 1,}"
+    )
+    answer = send(client, content=body, headers={"Content-Type": "application/json"})
+    assert check(answer)["ResponseData"]["Detail"]["MessageText"] == "Standard Send Test"
+    (violation,) = violations(client)
+    assert violation.field == "(body)"
+    assert violation.expected.startswith("strict JSON (RFC 8259): Json.NET, and so 2sms, also")
+    broken = send(client, content=b'{"Type": 1', headers={"Content-Type": "application/json"})
+    assert "(body): a JSON MessageV2 object (unexpected end of data" in broken.text
+
+
+def test_every_scalar_binds_by_one_rule(client: TestClient) -> None:
+    # As Json.NET converts: numeric text into integers (enums included), true/false text into
+    # booleans, numbers and booleans into strings; each is accepted and recorded.
+    body = {
+        "Contacts": {"QuickRecipients": {"+12345678901": "2"}},
+        "Content": 42,
+        "Options": {"DstPort": " 1 ", "DeliveryReceipt": "True", "Reference": True},
+        "Type": "1",
+    }
+    answer = send(client, body)
+    assert check(answer)["ResponseData"]["Detail"]["MessageText"] == "42"
+    found = {v.field: (v.sent, v.expected.split(" (")[0]) for v in violations(client)}
+    assert found == {
+        "Contacts.QuickRecipients[+12345678901]": ("2", "a JSON number"),
+        "Content": (42, "a JSON string"),
+        "Options.DstPort": (" 1 ", "a JSON number"),
+        "Options.DeliveryReceipt": ("True", "a JSON boolean"),
+        "Options.Reference": (True, "a JSON string"),
+        "Type": ("1", "a JSON number"),
+    }
+    (message,) = journal(client)
+    request = exchange(client, message.id)["request"]
+    assert request["Options"]["DstPort"] == 1
+    assert request["Options"]["Reference"] == "true"
+    # Member names of an enum are how the help page names them: bound, not recorded.
+    assert send(client, {**WORKED, "Type": "standard"}).status_code == 200
+    assert len(violations(client)) == len(found)
+    for bad in ({"DstPort": "1.5"}, {"DeliveryReceipt": "yes"}):
+        refused = send(client, {**WORKED, "Options": bad})
+        assert refused.status_code == 400, bad
+
+
+def test_form_dictionary_entries_need_brackets_and_an_encoded_plus(client: TestClient) -> None:
+    dotted = b"Contacts.QuickRecipients.%2B12345678901=2&Content=x&Options=&Type=1"
+    reason = check(send(client, content=dotted, headers=FORM))["Error"]["ErrorReason"]
+    assert reason.startswith(
+        "The request is invalid. Contacts.QuickRecipients.+12345678901: a dictionary entry "
+        "written Contacts.QuickRecipients[+12345678901] (ASP.NET binds no"
+    )
+    bare = b"Contacts.QuickRecipients[+12345678901]=2&Content=x&Options=&Type=1"
+    assert send(client, content=bare, headers=FORM).status_code == 200  # read as ASP.NET does
+    plus = violations(client)[-1]
+    assert plus.field == "Contacts.QuickRecipients[ 12345678901]"
+    assert plus.expected.startswith("a key whose + is percent-encoded as %2B: a bare + in form")

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
+import pyjson5
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -210,7 +211,7 @@ class Token(ProviderOperation):
         except CharsetError as exc:
             raise Reject("invalid_request", [exc.problem]) from None
         form: dict[str, str] = {}
-        for key, value in pairs:
+        for key, value, _ in pairs:
             form.setdefault(key, value)
         grant = form.get("grant_type")
         if not grant:
@@ -439,19 +440,30 @@ class SendMessages(ProviderOperation):
             raise Reject("invalid_request", [exc.problem]) from None
         except orjson.JSONDecodeError as exc:
             try:  # bytes that are not UTF-8: say so, not orjson's internal message
-                decode(raw, ctype, "(body)", "JSON")
+                text = decode(raw, ctype, "(body)", "JSON")
             except CharsetError as bad:
                 raise Reject("invalid_request", [bad.problem]) from None
-            raise Reject(
-                "invalid_request",
-                [
-                    FieldProblem(
-                        "(body)",
-                        raw[:80].decode("utf-8", "replace"),
-                        f"a JSON MessageV2 object ({exc})",
-                    )
-                ],
-            ) from None
+            data = _json_net(text)
+            if data is None:
+                raise Reject(
+                    "invalid_request",
+                    [
+                        FieldProblem(
+                            "(body)",
+                            raw[:80].decode("utf-8", "replace"),
+                            f"a JSON MessageV2 object ({exc})",
+                        )
+                    ],
+                ) from None
+            ignored.append(
+                FieldProblem(
+                    "(body)",
+                    raw[:80].decode("utf-8", "replace"),
+                    "strict JSON (RFC 8259): Json.NET, and so 2sms, also reads single-quoted "
+                    "strings, unquoted names, comments and trailing commas, but other JSON "
+                    f"readers refuse them ({exc})",
+                )
+            )
         if type(data) is not dict:
             sent = orjson.dumps(data)[:80].decode("utf-8", "replace")  # a preview, not the body
             raise Reject(
@@ -656,6 +668,16 @@ class SendMessages(ProviderOperation):
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         status = reject.status or _STATUSES.get(reject.outcome, self.settings.twosms_error_status)
         return Answer(status, orjson.dumps(body), reject.headers)
+
+
+def _json_net(text: str) -> Any:
+    """``text`` read the way Json.NET's lenient JsonTextReader reads it (single quotes,
+    unquoted property names, comments, trailing commas), by a JSON5 parser; None when even
+    that fails.  Only called for a body strict JSON refuses."""
+    try:
+        return pyjson5.decode(text)
+    except pyjson5.Json5Exception:
+        return None
 
 
 def _test_number_refused(field: str, sent: str) -> Reject:

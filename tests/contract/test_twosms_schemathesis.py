@@ -66,16 +66,33 @@ def breaks_business_rule(body: Any) -> bool:
     )
 
 
+def converted_as_json_net(namespace: str) -> bool:
+    """True when the mock accepted a value of another JSON type the way Json.NET converts it
+    (``"Content": 5`` read as ``"5"``), and recorded that as a violation: accepting such a
+    schema-invalid body is the documented ASP.NET behaviour, not a missed rejection."""
+    with TestClient(app) as admin:
+        found = admin.get("/_mock/violations", params={"namespace": namespace}).json()
+    return any(
+        "Json.NET" in v["expected"] or "a dictionary entry" in v["expected"]
+        for v in found["violations"]
+    )
+
+
 @schema.parametrize()
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 def test_twosms_contract(case: schemathesis.Case[Any]) -> None:
+    namespace = f"schemathesis-{len(SEEN)}-{sum(map(len, SEEN.values()))}"
     headers = auth_for(case, AUTH)
+    if headers is not None:
+        headers["X-Mock-Namespace"] = namespace
     response = case.call(headers=headers)
     excluded: list[Any] = []
     if case.media_type == "application/x-www-form-urlencoded" and case.path != "/Token":
         excluded = [positive_data_acceptance, negative_data_rejection]
     elif case.path != "/Token" and breaks_business_rule(case.body):
         excluded = [positive_data_acceptance]
+    if response.status_code == 200 and converted_as_json_net(namespace):
+        excluded.append(negative_data_rejection)
     case.validate_response(response, excluded_checks=excluded, headers=headers)
     assert response.status_code < 500
     SEEN.setdefault(f"{case.path} {case.media_type}", []).append(response.status_code)
