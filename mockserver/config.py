@@ -154,6 +154,11 @@ class Settings:
     zoho_contacts: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     #: Zone used for ``sentTime`` and for ``scheduledTime`` when no ``timeZone`` is sent.
     zoho_account_timezone: str = "UTC"
+    #: Templates by ``templateId`` (a positive whole number, written as a string key) ->
+    #: text.  Empty (the default): any positive templateId is accepted and changes nothing.
+    #: Set: a known templateId sends the template's text (``sms_data.message`` optional), an
+    #: unknown one is refused naming templateId.
+    zoho_templates: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
 
     # ---- 2sms
     #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
@@ -241,6 +246,14 @@ class Settings:
                 f"sms-mockserver: zoho_account_timezone {self.zoho_account_timezone!r} is not "
                 "an IANA time zone name (e.g. UTC, Asia/Kolkata)"
             ) from None
+        for key, text in self.zoho_templates.items():
+            if not (str(key).isascii() and str(key).isdigit() and int(key) >= 1) or not (
+                isinstance(text, str) and text
+            ):
+                raise MockServerError(
+                    "sms-mockserver: zoho_templates maps template ids (positive whole numbers, "
+                    f'as keys: "1234" = "text") to non-empty text, got {key!r} = {text!r}'
+                )
         for kind, values in (
             ("message", self.twosms_message_types),
             ("quick recipient", self.twosms_quick_recipient_types),
@@ -357,6 +370,7 @@ class Settings:
 _KINDS: dict[str, Any] = {
     "zoho_auth_error_body": "mapping",
     "zoho_contacts": "mapping",
+    "zoho_templates": "mapping",
     "zoho_allowed_countries": ("set", None),
     "zoho_accepted_tokens": ("set", None),
     "twosms_clients": ("mapping", None),

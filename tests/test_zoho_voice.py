@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
+from mockserver.errors import MockServerError
 
 from .conftest import (
     JPEG,
@@ -657,3 +658,34 @@ def test_an_unknown_part_charset_is_refused_by_name() -> None:
         )
         assert "sms_data: UTF-8 text, as no charset is declared (byte" in undeclared.text
         assert "e.g. charset=ISO-8859-1" in undeclared.text
+
+
+def test_configured_templates_send_their_text() -> None:
+    settings = Settings(zoho_templates={"4021": "Your code is 1234."})
+    with make_client(settings) as c:
+        without_message = {k: v for k, v in VALID_SMS.items() if k != "message"}
+        answer = zoho_send(c, without_message, data={"templateId": "4021"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["send"]["message"] == "Your code is 1234."
+        both = zoho_send(c, data={"templateId": "4021"})  # the template wins over message
+        assert both.json()["send"]["message"] == "Your code is 1234."
+        first, second = journal(c)
+        assert first.text == second.text == "Your code is 1234."
+        assert "message" not in exchange(c, first.id)["request"]["sms_data"]  # as sent
+        unknown = zoho_send(c, data={"templateId": "77"})
+        assert unknown.status_code == 400
+        assert unknown.json()["message"] == (
+            "templateId: the id of a configured template (4021; setting zoho_templates)"
+        )
+        assert zoho_send(c, without_message).json()["message"] == "sms_data.message: required"
+        assert violations(c)[-1].field == "sms_data.message"  # not the unknown template
+    # No templates configured: any positive id is accepted and changes nothing.
+    with make_client() as c:
+        assert zoho_send(c, data={"templateId": "77"}).json()["send"]["message"] == "Hi there!"
+
+
+def test_template_settings_are_checked() -> None:
+    with pytest.raises(MockServerError, match="zoho_templates maps template ids"):
+        Settings(zoho_templates={"abc": "x"})
+    with pytest.raises(MockServerError, match="zoho_templates maps template ids"):
+        Settings(zoho_templates={"1": ""})

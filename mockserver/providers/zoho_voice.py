@@ -63,9 +63,10 @@ def token_namespace(token: str) -> str:
 
 @dataclass(slots=True)
 class _Command:
-    fields: dict[str, Any]
+    fields: dict[str, Any]  # as sent (kept in the journal)
     media: list[Part]
     headers: Mapping[str, str]
+    text: str  # what is sent: sms_data.message, or the template's text
 
 
 class ZohoVoice(Provider):
@@ -127,6 +128,7 @@ class SendSms(ProviderOperation):
         self._account_zone = ZoneInfo(settings.zoho_account_timezone)
         self._minute_cache: tuple[int, str] = (-1, "")
         self._text_fields = {name: contract.field(name) for name in _TEXT_PARTS}
+        self._templates = {int(k): v for k, v in settings.zoho_templates.items()}
         self._sms_fields = frozenset(
             f.name.removeprefix("sms_data.")
             for f in contract.request
@@ -168,9 +170,9 @@ class SendSms(ProviderOperation):
             parts = parse_multipart(body, self._boundary(incoming.headers), self._limits)
         except BodyError as exc:
             raise Reject("invalid_request", [exc.problem]) from None
-        fields, media = self._fields(parts, ignored)
+        fields, media, text = self._fields(parts, ignored)
         self._check(fields, media)
-        return _Command(fields, media, incoming.headers)
+        return _Command(fields, media, incoming.headers, text)
 
     def _boundary(self, headers: Mapping[str, str]) -> bytes:
         ctype = headers.get("content-type", "")
@@ -214,7 +216,7 @@ class SendSms(ProviderOperation):
 
     def _fields(
         self, parts: list[Part], unknown: list[FieldProblem]
-    ) -> tuple[dict[str, Any], list[Part]]:
+    ) -> tuple[dict[str, Any], list[Part], str]:
         """Decode the text parts and type them per the contract; collect media files.
 
         Parts and ``sms_data`` keys that are not in the contract go to ``unknown`` (ignored,
@@ -305,10 +307,35 @@ class SendSms(ProviderOperation):
             ]
         if problems:
             raise Reject("invalid_request", problems)
-        problems = self.validator.problems(fields, _TEXT_FIELDS)
+        template = self._template(fields)
+        checked = fields
+        if template is not None and isinstance(sms, dict):
+            # INFERENCE (contract entry templateId): the template's text is the message.
+            checked = {**fields, "sms_data": {**sms, "message": template}}
+        problems = self.validator.problems(checked, _TEXT_FIELDS)
         if problems:
             raise Reject("invalid_request", problems)
-        return fields, media
+        if self._templates and "templateId" in fields and template is None:
+            known = ", ".join(str(t) for t in sorted(self._templates)[:10])
+            raise Reject(
+                "invalid_request",
+                [
+                    FieldProblem(
+                        "templateId",
+                        fields["templateId"],
+                        f"the id of a configured template ({known}; setting zoho_templates)",
+                    )
+                ],
+                violation=False,  # the mock's configuration, not the contract
+            )
+        return fields, media, template if template is not None else fields["sms_data"]["message"]
+
+    def _template(self, fields: Mapping[str, Any]) -> str | None:
+        """The text of the configured template ``templateId`` names, if any."""
+        tid = fields.get("templateId")
+        if not self._templates or type(tid) is not int:
+            return None
+        return self._templates.get(tid)
 
     def _check(self, fields: dict[str, Any], media: list[Part]) -> None:
         """Rules across fields that a schema cannot express (and that need no clock)."""
@@ -380,7 +407,7 @@ class SendSms(ProviderOperation):
                 ],
             )
         now_ms = int(now * 1000)
-        seg = segments(sms["message"])
+        seg = segments(command.text)
         sender = sms["senderId"]
         sender_number = parse_number(sender) if sender[:1] in "+0123456789" else None
         stored_media = tuple(
@@ -402,7 +429,7 @@ class SendSms(ProviderOperation):
             "country": number.region,
             "submittedTime": now_ms,
             "customerNumber": number.spaced,
-            "message": sms["message"],
+            "message": command.text,
             "userName": settings.zoho_user_name,
             "customerName": settings.zoho_contacts.get(number.e164, number.spaced),
             "senderId": sender_number.e164 if sender_number else sender,
@@ -434,7 +461,7 @@ class SendSms(ProviderOperation):
             operation=self.id,
             created_at=now,
             sender=send["senderId"],
-            text=sms["message"],
+            text=command.text,
             encoding=seg.encoding,
             recipients=(
                 Recipient(
