@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .access import admin_authorized
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
 from .runtime import Runtime
@@ -202,8 +203,21 @@ def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtim
             raise _Bad(f"no contract named {provider!r}; known: {', '.join(PROVIDERS)}", 404)
         return Response(document(provider), media_type="application/json")
 
+    token = settings.admin_token
+
     def guarded(endpoint: Any) -> Any:
+        open_to_all = endpoint is health  # liveness probes need no secret; it shows no data
+
         async def run(request: Request) -> Response:
+            if not open_to_all and not admin_authorized(
+                request.headers.get("authorization", ""), token
+            ):
+                return _error(
+                    "the admin API requires Authorization: Bearer <admin token> (the token "
+                    "serve was started with: --admin-token or $SMS_MOCKSERVER_ADMIN_TOKEN)",
+                    401,
+                    {"WWW-Authenticate": 'Bearer realm="sms-mockserver admin"'},
+                )
             try:
                 response: Response = await endpoint(request)
             except _Bad as bad:

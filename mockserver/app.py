@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
+from .access import HostCheck
 from .admin import admin_routes
 from .config import Settings
 from .pipeline import BodyDeadlines, Endpoint, Hooks
@@ -84,10 +85,13 @@ def create_app(
         finally:
             await store.close()
 
+    middleware = [Middleware(ExactRoutes, routes=routes)]
+    if settings.allowed_hosts is not None:
+        middleware.insert(0, Middleware(HostCheck, extra=settings.allowed_hosts))
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(ExactRoutes, routes=routes)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     # A redirect of a POST to the slash-less path loses the body with many clients, and

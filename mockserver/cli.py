@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
 from .config import Settings, deprecated_keys, read_toml
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
@@ -62,6 +63,31 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     serve.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help=(
+            "require Authorization: Bearer TOKEN on the admin API (/_mock/); needed, or "
+            f"--insecure, to serve on a non-loopback --host (default ${ADMIN_TOKEN_ENV})"
+        ),
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve on a non-loopback --host without an admin token (anyone who can reach it "
+        "can read and delete the journal)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "a Host name served besides localhost and loopback addresses (repeatable); on a "
+            "loopback --host other names are refused, a guard against DNS rebinding"
+        ),
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -99,6 +125,12 @@ def _serve(args: argparse.Namespace) -> int:
             )
     if args.seed is not None:
         settings = settings.replace(seed=args.seed)
+    token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or settings.admin_token
+    warning = exposure(args.host, token, args.insecure)
+    hosts = settings.allowed_hosts
+    if is_loopback(args.host) or args.allowed_host:  # the Host check is on
+        hosts = frozenset(hosts or ()) | frozenset(args.allowed_host)
+    settings = settings.replace(admin_token=token, allowed_hosts=hosts)
     store = store_from_url(
         args.store or os.environ.get(STORE_ENV) or "sqlite", settings.store_limits()
     )
@@ -126,6 +158,8 @@ def _serve(args: argparse.Namespace) -> int:
             f"sms-mockserver {__version__} listening on {base}",
             f"store: {store.url}",
             f"seed: {app.state.runtime.seed}",
+            "admin API: "
+            + ("requires Authorization: Bearer <admin token>" if token else "open (no token)"),
             "routes:",
         ]
         listed = [
@@ -136,6 +170,8 @@ def _serve(args: argparse.Namespace) -> int:
         for methods, route in listed:
             lines.append(f"  {methods:<{width}}  {base}{getattr(route, 'path', '')}")
         print("\n".join(lines), flush=True)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()

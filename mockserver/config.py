@@ -111,6 +111,14 @@ class Settings:
     #: Connections (and requests in progress) at once; beyond, HTTP 503 and close.
     max_connections: int = 1000
 
+    # ---- access (README, "Access off loopback")
+    #: Required on the admin API (``Authorization: Bearer <token>``) when set; ``serve``
+    #: needs it (or ``--insecure``) to listen on a non-loopback address.  Never shown.
+    admin_token: str | None = field(default=None, repr=False)
+    #: Host names served besides loopback ones when the Host check is on (``serve`` on a
+    #: loopback address turns it on); ``None`` checks no Host (the in-process app).
+    allowed_hosts: frozenset[str] | None = None
+
     # ---- numbers
     #: Accept numbers in the well-known fictional ranges (NANP 555-0100 to 555-0199, Ofcom's
     #: drama ranges such as +44 7700 900xxx) and mark them test_number in the journal; false
@@ -344,7 +352,10 @@ class Settings:
             )
         values: dict[str, Any] = {}
         for key, value in flat.items():
-            if key in {"zoho_allowed_countries", "zoho_accepted_tokens"} and value is not None:
+            if (
+                key in {"zoho_allowed_countries", "zoho_accepted_tokens", "allowed_hosts"}
+                and value is not None
+            ):
                 if not isinstance(value, list):
                     raise MockServerError(
                         f'sms-mockserver: setting {key} must be a list, e.g. ["us", "ca"]'
@@ -384,6 +395,8 @@ _KINDS: dict[str, Any] = {
     "zoho_account_timezone": str,
     "on_full": str,
     "seed": (int, None),
+    "admin_token": (str, None),
+    "allowed_hosts": ("set", None),
     "accept_test_numbers": bool,
 }
 

@@ -11,6 +11,7 @@ server started here and on one already running elsewhere (``MockServer.connect(u
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
 from .app import create_app
 from .config import Settings
 from .errors import MockServerError, NoMessageError
@@ -34,7 +36,8 @@ class MockServer:
     """Run the mock with uvicorn in a thread; ``port=0`` picks a free port.
 
     ``store`` is a :class:`~mockserver.store.Store` or a store URL (``memory``,
-    ``sqlite://PATH``); the default is in memory.
+    ``sqlite://PATH``); the default is in memory.  A non-loopback ``host`` needs
+    ``settings.admin_token`` (the helpers send it) or ``insecure=True``.
     """
 
     def __init__(
@@ -45,8 +48,15 @@ class MockServer:
         settings: Settings | None = None,
         store: Store | str | None = None,
         clock: Callable[[], float] = time.time,
+        insecure: bool = False,
     ) -> None:
         self.settings = settings or Settings()
+        # As `serve`: a non-loopback host needs an admin token (or insecure=True), and on a
+        # loopback host only loopback names are served (README, "Access off loopback").
+        exposure(host, self.settings.admin_token, insecure)
+        if is_loopback(host) and self.settings.allowed_hosts is None:
+            self.settings = self.settings.replace(allowed_hosts=frozenset())
+        self.admin_token = self.settings.admin_token
         if isinstance(store, str):
             store = store_from_url(store, self.settings.store_limits())
         self.app = create_app(settings=self.settings, store=store, clock=clock)
@@ -60,10 +70,13 @@ class MockServer:
         self._http: httpx.Client | None = None
 
     @classmethod
-    def connect(cls, url: str) -> MockServer:
-        """A handle on a mock already running at ``url`` (nothing is started or stopped)."""
+    def connect(cls, url: str, *, admin_token: str | None = None) -> MockServer:
+        """A handle on a mock already running at ``url`` (nothing is started or stopped);
+        ``admin_token`` is sent to its admin API (``$SMS_MOCKSERVER_ADMIN_TOKEN`` when
+        not given)."""
         handle = cls.__new__(cls)
         handle.settings = Settings()
+        handle.admin_token = admin_token or os.environ.get(ADMIN_TOKEN_ENV)
         handle._server = None
         handle._thread = None
         handle._base_url = url.rstrip("/")
@@ -105,11 +118,16 @@ class MockServer:
 
     def _admin(self, method: str, path: str, **params: Any) -> Any:
         if self._http is None:
-            self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(10, read=75))
+            headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+            self._http = httpx.Client(
+                base_url=self.url, timeout=httpx.Timeout(10, read=75), headers=headers
+            )
         query = {k: v for k, v in params.items() if v is not None}
         response = self._http.request(method, "/_mock" + path, params=query)
         if response.status_code >= 400 and response.status_code != 404:
-            raise MockServerError(f"{method} /_mock{path}: {response.text}")
+            raise MockServerError(
+                f"{method} /_mock{path}: HTTP {response.status_code}: {response.text}"
+            )
         return response.status_code, response.json()
 
     def messages(

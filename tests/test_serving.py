@@ -72,7 +72,7 @@ def test_trickled_headers_do_not_keep_the_connection(mock: MockServer) -> None:
 def test_a_body_that_does_not_come_gets_the_providers_408(mock: MockServer) -> None:
     body = SEND_BODY
     head = (
-        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\n"
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\n"
         "Authorization: Zoho-oauthtoken t\r\nX-Mock-Namespace: slow-body\r\n"
         "Content-Type: multipart/form-data; boundary=b\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -94,7 +94,7 @@ def test_a_body_that_does_not_come_gets_the_providers_408(mock: MockServer) -> N
 def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServer) -> None:
     body = SEND_BODY
     request = (
-        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\nAuthorization: Zoho-oauthtoken t\r\n"
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Zoho-oauthtoken t\r\n"
         "Content-Type: multipart/form-data; boundary=b\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
@@ -109,7 +109,7 @@ def test_an_answer_before_the_body_closes_the_connection(mock: MockServer) -> No
     # A refused token is answered before the body is read: the rest of the body must not be
     # read as a next request on the same connection.
     head = (
-        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer x\r\n"
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer x\r\n"
         "Content-Type: multipart/form-data; boundary=b\r\n"
         f"Content-Length: {len(SEND_BODY)}\r\n\r\n"
     ).encode()
@@ -121,7 +121,7 @@ def test_an_answer_before_the_body_closes_the_connection(mock: MockServer) -> No
 
 
 def test_stray_bytes_after_an_answer_do_not_keep_the_connection(mock: MockServer) -> None:
-    request = b"GET /_mock/health HTTP/1.1\r\nHost: mock\r\n\r\n"
+    request = b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
     with connect(mock) as sock:
         sock.sendall(request)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
