@@ -110,6 +110,12 @@ class Settings:
     shutdown_timeout_seconds: int = 5
     #: Connections (and requests in progress) at once; beyond, HTTP 503 and close.
     max_connections: int = 1000
+    #: A connection answered before its body was read (a refused token, an oversized body)
+    #: keeps reading and dropping the rest of the body so the client sees the answer rather
+    #: than a reset: for at most this many seconds in all, seconds between reads, and bytes.
+    linger_seconds: int = 30
+    linger_idle_seconds: int = 5
+    linger_max_bytes: int = 256 * MiB
 
     # ---- access (README, "Access off loopback")
     #: Required on the admin API (``Authorization: Bearer <token>``) when set; ``serve``
@@ -225,6 +231,9 @@ class Settings:
             "keep_alive_timeout_seconds",
             "shutdown_timeout_seconds",
             "max_connections",
+            "linger_seconds",
+            "linger_idle_seconds",
+            "linger_max_bytes",
             "zoho_max_message_length",
             "zoho_max_media_files",
             "twosms_token_lifetime_seconds",

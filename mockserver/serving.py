@@ -6,6 +6,15 @@ file descriptor the process has, and every other client would be refused.  The p
 adds a header timeout (from the connection's start, or the first byte of each next request,
 to the end of its headers, however slowly the bytes come); the body has its own timeout in
 the pipeline (:data:`~mockserver.config.Settings.body_timeout_seconds`).
+
+It also closes a connection answered early the way nginx and Apache do (a *lingering
+close*).  A refused token or an oversized body is answered before the body is read, with
+``Connection: close``; closing the socket with the body's rest unread makes the kernel send
+a reset, and a client that writes its whole body before reading (Python's urllib, many Java
+clients) then sees ``Connection reset by peer`` instead of the answer.  So the write side is
+shut down (the answer is complete) and the rest of the body is read and thrown away, for at
+most ``linger_seconds`` in all, ``linger_idle_seconds`` between reads and
+``linger_max_bytes``; memory stays flat, as nothing is kept.
 """
 
 from __future__ import annotations
@@ -22,20 +31,96 @@ from .config import Settings
 __all__ = ["uvicorn_config"]
 
 
+class _LingeringTransport:
+    """The transport a request's cycle writes to: ``close()`` lingers while the request's
+    body is still coming (everything else goes to the real transport)."""
+
+    def __init__(self, protocol: _TimedProtocol, transport: asyncio.Transport) -> None:
+        self._protocol = protocol
+        self._transport = transport
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.more_body and not self._transport.is_closing():
+            self._protocol.linger()
+        else:
+            self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _TimedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a request-header timeout."""
+    """uvicorn's httptools protocol with a request-header timeout and a lingering close."""
 
     header_timeout: float = 10.0
+    linger_seconds: float = 30.0
+    linger_idle_seconds: float = 5.0
+    linger_max_bytes: int = 256 * 1024 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
+        self.lingering = False
+        self._linger_left = 0
+        self._linger_timers: list[asyncio.TimerHandle] = []
+
+    def linger(self) -> None:
+        """Finish the answer (shut down the write side) and read the rest of the body into
+        nothing, within the linger bounds; then close."""
+        if self.lingering:
+            return
+        self.lingering = True
+        self._disarm_header_timer()
+        try:
+            self.transport.write_eof()  # after the answer's buffered bytes are sent
+        except (NotImplementedError, OSError, RuntimeError):
+            self.transport.close()
+            return
+        self._linger_left = self.linger_max_bytes
+        self._linger_timers = [
+            self.loop.call_later(self.linger_seconds, self._end_linger),
+            self.loop.call_later(self.linger_idle_seconds, self._end_linger),
+        ]
+        self.flow.resume_reading()
+
+    def _end_linger(self) -> None:
+        for timer in self._linger_timers:
+            timer.cancel()
+        self._linger_timers = []
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _LingeringTransport(self, self.transport)  # type: ignore[assignment]
+
+    def on_response_complete(self) -> None:
+        if self.lingering:  # no keep-alive timer, no next request: the connection is ending
+            self.server_state.total_requests += 1
+            return
+        super().on_response_complete()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:  # the rest of a body answered early: counted, then dropped
+            self._linger_left -= len(data)
+            if self._linger_left < 0:
+                self._end_linger()
+            elif len(self._linger_timers) == 2:
+                self._linger_timers[1].cancel()
+                self._linger_timers[1] = self.loop.call_later(
+                    self.linger_idle_seconds, self._end_linger
+                )
+            return
         # Bytes between requests (a stray CRLF, the rest of a body answered early) start no
         # message, yet uvicorn cancels its keep-alive timer for them: time them as headers.
         if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
@@ -47,12 +132,11 @@ class _TimedProtocol(HttpToolsProtocol):
         if self._header_timer is None:
             self._arm_header_timer()
 
-    def on_headers_complete(self) -> None:
-        self._disarm_header_timer()
-        super().on_headers_complete()
-
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        for timer in self._linger_timers:
+            timer.cancel()
+        self._linger_timers = []
         super().connection_lost(exc)
 
     def _arm_header_timer(self) -> None:
@@ -80,7 +164,14 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     """The uvicorn configuration the mock runs with (``serve`` and :class:`MockServer`)."""
     protocol = type(
-        "SmsMockProtocol", (_TimedProtocol,), {"header_timeout": settings.header_timeout_seconds}
+        "SmsMockProtocol",
+        (_TimedProtocol,),
+        {
+            "header_timeout": settings.header_timeout_seconds,
+            "linger_seconds": settings.linger_seconds,
+            "linger_idle_seconds": settings.linger_idle_seconds,
+            "linger_max_bytes": settings.linger_max_bytes,
+        },
     )
     return uvicorn.Config(
         app,

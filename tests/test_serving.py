@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+from unittest.mock import ANY
 from urllib.parse import urlsplit
 
 import pytest
 
 from mockserver import MockServer, Settings
 
-from .conftest import VALID_SMS, ZOHO_PATH
+from .conftest import VALID_SMS, ZOHO_PATH, serve_command
 
 TIMEOUTS = Settings(header_timeout_seconds=1, body_timeout_seconds=1)
 #: A Zoho send's multipart body (boundary "b").
@@ -130,3 +135,74 @@ def test_stray_bytes_after_an_answer_do_not_keep_the_connection(mock: MockServer
         read_until_closed(sock)
         elapsed = time.monotonic() - started
     assert elapsed < 4
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
+def test_a_client_that_writes_its_whole_body_first_gets_the_early_answer() -> None:
+    # Python's urllib sends Connection: close and writes all 60 MB before reading: the mock
+    # answers early (bad token, body over max_body_bytes), then reads the rest into nothing,
+    # so the client gets the provider's error instead of "Connection reset by peer".
+    proc = subprocess.Popen(serve_command(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().rsplit(" ", 1)[-1].strip()
+        body = b"x" * (60 * 1024 * 1024)
+        before = _rss_kib(proc.pid)
+        answers = []
+        for token in ("undefined", "good", "good"):
+            request = urllib.request.Request(
+                url + ZOHO_PATH,
+                data=body,
+                method="POST",
+                headers={
+                    "Authorization": f"Zoho-oauthtoken {token}",
+                    "Content-Type": "multipart/form-data; boundary=b",
+                },
+            )
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(request, timeout=60)
+            answers.append((caught.value.code, json.loads(caught.value.read())))
+        grown = _rss_kib(proc.pid) - before
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert answers[0] == (401, {"status": "ERROR", "code": "INVALID_OAUTHTOKEN", "message": ANY})
+    for status, payload in answers[1:]:
+        assert (status, payload["code"]) == (400, "ZVSMS-4027")
+        assert payload["message"] == "(body): a request body of at most 12582912 bytes"
+    assert grown < 20 * 1024, f"RSS grew {grown} KiB over 180 MB of discarded bodies"
+
+
+def test_the_lingering_close_is_bounded_by_idle_time() -> None:
+    settings = Settings(linger_idle_seconds=1)
+    with MockServer(settings=settings) as server, connect(server) as sock:
+        head = (
+            f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer x\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+        ).encode()
+        sock.sendall(head)
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 401 ")  # then the write side ends
+        sock.sendall(b"y" * 65536)  # still read (and dropped) while the client keeps sending
+        time.sleep(1.5)  # idle past linger_idle_seconds: the server closes for good
+        assert _sends_fail(sock), "the connection outlived linger_idle_seconds"
+
+
+def _sends_fail(sock: socket.socket) -> bool:
+    """Whether sending on ``sock`` soon fails (the peer reset or closed the connection)."""
+    for _ in range(200):
+        try:
+            sock.sendall(b"y" * 65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        time.sleep(0.01)
+    return False
