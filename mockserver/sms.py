@@ -20,7 +20,7 @@ from typing import Literal
 import phonenumbers
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
-__all__ = ["Number", "Segments", "parse_number", "segments"]
+__all__ = ["Number", "Segments", "parse_number", "segments", "why_invalid"]
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -162,6 +162,46 @@ def parse_number(raw: str) -> Number | None:
 #: purposes", ofcom.org.uk), as national significant numbers: 07700 900000-900999 (mobile),
 #: 020 7946 0000-0999 (London) and 01632 960000-960999 (no area).
 _UK_FICTIONAL = (("7700900", 10), ("2079460", 10), ("1632960", 10))
+#: Australian numbers the ACMA reserves for creative works ("Phone numbers for use in TV
+#: shows, films and creative works", acma.gov.au), as national significant numbers: the 30
+#: mobile numbers it lists (0491 570 006, 0491 570 156, …) and the geographic ranges
+#: (02|03|07|08) 5550 xxxx and (02|03|07|08) 7010 xxxx.
+_AU_FICTIONAL_MOBILES = frozenset(
+    "491" + n
+    for n in [
+        "570006",
+        "570156",
+        "570157",
+        "570158",
+        "570159",
+        "570110",
+        "570313",
+        "570737",
+        "571266",
+        "571491",
+        "571804",
+        "572549",
+        "572665",
+        "572983",
+        "573770",
+        "573087",
+        "574118",
+        "574632",
+        "575254",
+        "575789",
+        "576398",
+        "576801",
+        "577426",
+        "577644",
+        "578957",
+        "578148",
+        "578888",
+        "579212",
+        "579760",
+        "579455",
+    ]
+)
+_AU_FICTIONAL_PREFIXES = tuple(area + block for area in "2378" for block in ("5550", "7010"))
 
 
 def _fictional_region(country_code: int, national: str) -> str | None:
@@ -174,11 +214,62 @@ def _fictional_region(country_code: int, national: str) -> str | None:
     - UK: Ofcom's drama ranges (``_UK_FICTIONAL``).
     """
     if country_code == 1:
-        if len(national) == 10 and national[3:6] == "555" and "0100" <= national[6:] <= "0199":
+        if (
+            len(national) == 10
+            and national[0] in "23456789"  # an area code starts with 2-9 (NANP's NXX)
+            and national[3:6] == "555"
+            and "0100" <= national[6:] <= "0199"
+        ):
             return "US"
         return None
     if country_code == 44 and any(
         national.startswith(prefix) and len(national) == size for prefix, size in _UK_FICTIONAL
     ):
         return "GB"
+    if country_code == 61 and (
+        national in _AU_FICTIONAL_MOBILES
+        or (len(national) == 9 and national.startswith(_AU_FICTIONAL_PREFIXES))
+    ):
+        return "AU"
     return None
+
+
+#: phonenumbers' reasons a number is not possible, in words.
+_IMPOSSIBLE = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "not a length numbers there have",
+}
+
+
+def why_invalid(raw: str) -> str:
+    """Why :func:`parse_number` refuses ``raw``, in words (for error messages): not a
+    number, a national number without its country code, no such country code, too short
+    or too long for the country, or a range not allocated there."""
+    text = raw.strip()
+    digits = text.removeprefix("+")
+    compact = "".join(c for c in digits if c not in " -().")
+    if not compact:
+        return "empty"
+    if not compact.isdigit():
+        return f"{raw[:40]!r} is not a phone number: digits only, after an optional +"
+    if compact.startswith("0"):
+        return (
+            "a national number (it starts with 0): write it with the country code instead "
+            "of the 0, e.g. +447700900123 for 07700 900123"
+        )
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return f"+{compact[:3]}… starts with no country calling code"
+    code = parsed.country_code
+    region = phonenumbers.region_code_for_country_code(code or 0)
+    where = f"+{code} ({region})" if region and region != "001" else f"+{code}"
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+        return f"+{compact[:3]}… starts with no country calling code"
+    if reason in _IMPOSSIBLE:
+        national = phonenumbers.national_significant_number(parsed)
+        return f"{_IMPOSSIBLE[reason]} for {where}: {len(national)} digits after the country code"
+    return f"not in a range allocated in {where} (libphonenumber's numbering plan)"

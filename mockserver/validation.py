@@ -21,7 +21,7 @@ import jsonschema_rs
 
 from .contracts import Field, Operation
 from .errors import FieldProblem
-from .sms import parse_number
+from .sms import parse_number, why_invalid
 
 __all__ = [
     "FORMAT_CHECKERS",
@@ -250,8 +250,15 @@ class RequestValidator:
                 if bad:
                     display, name, _, _ = self._locate(path, root)
                     f = self.fields.get(name)
-                    expected = _expectation("propertyNames", {}, node, f, bad[0])
-                    out += [(name, FieldProblem(f"{display}[{k}]", k, expected)) for k in bad]
+                    out += [
+                        (
+                            name,
+                            FieldProblem(
+                                f"{display}[{k}]", k, _expectation("propertyNames", {}, node, f, k)
+                            ),
+                        )
+                        for k in bad
+                    ]
             props = node.get("properties", {})
             extra = node.get("additionalProperties")
             for key, item in value.items():
@@ -322,6 +329,8 @@ def _expectation(
         return f"must be at most {limit} characters{got}"
     if kind == "format":
         fmt = str(detail.get("format", node.get("format", "")))
+        if fmt == "phone" and isinstance(sent, str):  # say why, not only what
+            return f"expected {FORMAT_HINTS[fmt]} ({why_invalid(sent)})"
         return f"expected {FORMAT_HINTS.get(fmt, fmt)}"
     if kind == "enum":
         options = node.get("enum", [])
@@ -343,6 +352,8 @@ def _expectation(
         names = node.get("propertyNames", {})
         fmt = names.get("format")
         wanted = FORMAT_HINTS.get(fmt, fmt) if fmt else f"text matching {names.get('pattern')}"
+        if fmt == "phone" and isinstance(sent, str):
+            return f"every key must be {wanted} ({why_invalid(sent)})"
         return f"every key must be {wanted}"
     return str(detail) if detail else kind
 

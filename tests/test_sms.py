@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockserver import sms
-from mockserver.sms import parse_number, segments
+from mockserver.sms import parse_number, segments, why_invalid
 
 
 @pytest.mark.parametrize(
@@ -129,6 +129,10 @@ def test_invalid_numbers(raw: str) -> None:
         ("+442079460123", "+442079460123", "gb"),  # allocated-looking, still fictional
         ("+15555550100", "+15555550100", "us"),  # 555-01XX, even in area code 555
         ("+12125550150", "+12125550150", "us"),
+        ("+61491570006", "+61491570006", "au"),  # ACMA's list of mobile numbers
+        ("61 491 579 455", "+61491579455", "au"),
+        ("+61255501234", "+61255501234", "au"),  # (02) 5550 xxxx
+        ("+61870109999", "+61870109999", "au"),  # (08) 7010 xxxx
     ],
 )
 def test_fictional_numbers_are_accepted_and_marked(raw: str, e164: str, region: str) -> None:
@@ -137,7 +141,9 @@ def test_fictional_numbers_are_accepted_and_marked(raw: str, e164: str, region: 
     assert (number.e164, number.region, number.test) == (e164, region, True)
 
 
-@pytest.mark.parametrize("raw", ["+14152007986", "+12125550200", "+447911123456"])
+@pytest.mark.parametrize(
+    "raw", ["+14152007986", "+12125550200", "+447911123456", "+61491570007", "+61255511234"]
+)
 def test_numbers_in_service_are_not_marked(raw: str) -> None:
     number = parse_number(raw)
     assert number is not None
@@ -147,3 +153,22 @@ def test_numbers_in_service_are_not_marked(raw: str) -> None:
 def test_numbers_just_outside_the_fictional_ranges_are_refused() -> None:
     assert parse_number("+4477009001234") is None  # one digit too many
     assert parse_number("+15555550200") is None  # 555-0200 is not fictional; NPA 555 invalid
+    assert parse_number("+11005550123") is None  # no area code starts with 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("+4477009", "too short for +44 (GB): 5 digits after the country code"),
+        ("+447700900123456", "too long for +44 (GB): 13 digits after the country code"),
+        ("+1201555", "too short for +1 (US): 6 digits after the country code"),
+        ("+99912345", "+999… starts with no country calling code"),
+        ("07700900123", "a national number (it starts with 0): write it with the country code"),
+        ("+1415CALLME", "'+1415CALLME' is not a phone number: digits only, after an optional +"),
+        ("+15555550200", "not in a range allocated in +1 (US) (libphonenumber's numbering plan)"),
+        ("", "empty"),
+    ],
+)
+def test_why_a_number_is_refused(raw: str, reason: str) -> None:
+    assert parse_number(raw) is None
+    assert why_invalid(raw).startswith(reason)

@@ -278,8 +278,10 @@ def test_document_sample_request(client: TestClient) -> None:
     assert reason == (
         "The request is invalid. Contacts.QuickRecipients[sample string 1]: every key must be "
         "a valid international phone number with country code, e.g. +14155550100 or "
-        "14155550100; Contacts.QuickRecipients[sample string 2]: every key must be a valid "
-        "international phone number with country code, e.g. +14155550100 or 14155550100"
+        "14155550100 ('sample string 1' is not a phone number: digits only, after an optional "
+        "+); Contacts.QuickRecipients[sample string 2]: every key must be a valid "
+        "international phone number with country code, e.g. +14155550100 or 14155550100 "
+        "('sample string 2' is not a phone number: digits only, after an optional +)"
     )
     # ... and with numbers there it is accepted: Advanced type, template applied.
     body = check(send(client, fixture("sample_request_numbers.json")))

@@ -689,3 +689,26 @@ def test_template_settings_are_checked() -> None:
         Settings(zoho_templates={"abc": "x"})
     with pytest.raises(MockServerError, match="zoho_templates maps template ids"):
         Settings(zoho_templates={"1": ""})
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("+4477009", "too short for +44 (GB): 5 digits after the country code"),
+        ("07700900123", "a national number (it starts with 0)"),
+        ("+99912345", "+999… starts with no country calling code"),
+    ],
+)
+def test_a_refused_number_says_why(client: TestClient, number: str, reason: str) -> None:
+    answer = zoho_send(client, {**VALID_SMS, "customerNumber": number})
+    message = answer.json()["message"]
+    assert message.startswith("sms_data.customerNumber: expected a valid international phone")
+    assert f"({reason}" in message
+
+
+@pytest.mark.parametrize("number", ["+447700900123", "+15555550100", "+61491570006"])
+def test_fictional_numbers_are_sent_and_marked(client: TestClient, number: str) -> None:
+    answer = zoho_send(client, {**VALID_SMS, "customerNumber": number})
+    assert answer.status_code == 200, answer.text
+    (message,) = journal(client)
+    assert (message.to, message.test_number) == (number, True)
