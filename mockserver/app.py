@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from .providers import PROVIDERS
 from .runtime import Runtime
 from .store import MemoryStore, Store
 
-__all__ = ["create_app"]
+__all__ = ["NAMESPACE_PREFIX", "create_app"]
 
 
 def create_app(
@@ -85,7 +86,7 @@ def create_app(
         finally:
             await store.close()
 
-    middleware = [Middleware(ExactRoutes, routes=routes)]
+    middleware = [Middleware(NamespacePrefix), Middleware(ExactRoutes, routes=routes)]
     if settings.allowed_hosts is not None:
         middleware.insert(0, Middleware(HostCheck, extra=settings.allowed_hosts))
     app = Starlette(
@@ -102,6 +103,49 @@ def create_app(
     app.state.runtime = runtime
     app.state.hooks = hooks
     return app
+
+
+#: ``/_ns/<namespace>/…``: a base URL that picks a namespace (README, "Namespaces").
+NAMESPACE_PREFIX = "/_ns/"
+_NAMESPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
+
+
+class NamespacePrefix:
+    """ASGI middleware: a path ``/_ns/<namespace>/rest/json/v2/sms/send`` is served as
+    ``/rest/json/v2/sms/send`` in ``<namespace>`` (as if ``X-Mock-Namespace`` said so, unless
+    the request says otherwise).
+
+    Client code under test usually takes a base URL but no extra headers: with the base URL
+    ``http://127.0.0.1:8910/_ns/test-42`` its requests land in their own namespace, so tests
+    in parallel (pytest-xdist, a shared CI server) never see each other's messages.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            below = path[len(root) :] if root and path.startswith(root + "/") else path
+            if below.startswith(NAMESPACE_PREFIX):
+                name, slash, rest = below[len(NAMESPACE_PREFIX) :].partition("/")
+                if slash and _NAMESPACE_NAME.fullmatch(name):
+                    headers = list(scope["headers"])
+                    if not any(k == b"x-mock-namespace" for k, _ in headers):
+                        headers.append((b"x-mock-namespace", name.encode()))
+                    new_path = root + "/" + rest
+                    raw: bytes = scope.get("raw_path") or path.encode()
+                    cut = len(NAMESPACE_PREFIX) + len(name.encode())
+                    raw_root = root.encode()
+                    raw_rest = raw[len(raw_root) + cut :] if raw.startswith(raw_root) else raw
+                    scope = {
+                        **scope,
+                        "path": new_path,
+                        "raw_path": raw_root + raw_rest,
+                        "headers": headers,
+                    }
+        await self.app(scope, receive, send)
 
 
 class ExactRoutes:

@@ -80,18 +80,42 @@ def unknown_member(
 
 
 class ContractViolation(AssertionError, MockServerError):
-    """Client traffic broke the provider contract; shows a field-level diff."""
+    """Client traffic broke the provider contract; shows a field-level diff, one line per
+    field: ``smsmock: sms_data.customerNumber: sent 16502530000 (int), contract expects a
+    string``."""
 
-    def __init__(self, problems: Sequence[FieldProblem], *, context: str = "") -> None:
+    def __init__(
+        self, problems: Sequence[FieldProblem], *, context: str = "", tool: str = TOOL
+    ) -> None:
         self.problems = tuple(problems)
         self.context = context
+        self.tool = tool
         super().__init__(self._render())
 
     def _render(self) -> str:
-        head = f"{TOOL}: {len(self.problems)} contract violation(s)"
+        head = f"{self.tool}: {len(self.problems)} contract violation(s)"
         if self.context:
             head += f" in {self.context}"
-        width = max([len("field"), *(len(p.field) for p in self.problems)])
-        lines = [head, f"  {'field'.ljust(width)} | sent | expected"]
-        lines += [f"  {p.field.ljust(width)} | {p.sent!r} | {p.expected}" for p in self.problems]
-        return "\n".join(lines)
+        return "\n".join([head, *(diff_line(self.tool, p) for p in self.problems)])
+
+
+def diff_line(tool: str, problem: FieldProblem) -> str:
+    """One field of a diff: what was sent (and its type) against what the contract expects."""
+    expected = problem.expected
+    if expected == "required":
+        return f"{tool}: {problem.field}: missing, the contract requires it"
+    sent = "nothing" if problem.sent is None else f"{_short(problem.sent)} ({_kind(problem.sent)})"
+    if expected.startswith("expected "):
+        # "expected a string, got a whole number": the sent value already says what it got.
+        wanted = expected.removeprefix("expected ").split(", got ")[0]
+        return f"{tool}: {problem.field}: sent {sent}, contract expects {wanted}"
+    return f"{tool}: {problem.field}: sent {sent}; contract: {expected}"
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

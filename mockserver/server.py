@@ -24,7 +24,8 @@ import uvicorn
 from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
 from .app import create_app
 from .config import Settings
-from .errors import MockServerError, NoMessageError
+from .errors import TOOL, MockServerError, NoMessageError
+from .handle import MockHandle, new_namespace
 from .serving import uvicorn_config
 from .store import Message, Store, Violation
 from .store.urls import store_from_url
@@ -116,14 +117,24 @@ class MockServer:
 
     # ------------------------------------------------------------------ admin API
 
-    def _admin(self, method: str, path: str, **params: Any) -> Any:
+    @property
+    def http(self) -> httpx.Client:
+        """The client of the admin calls (it sends the admin token, if any)."""
         if self._http is None:
             headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
             self._http = httpx.Client(
                 base_url=self.url, timeout=httpx.Timeout(10, read=75), headers=headers
             )
+        return self._http
+
+    def namespace(self, name: str | None = None, *, tool: str = TOOL) -> MockHandle:
+        """A handle on one namespace (a fresh one by default): its :attr:`~MockHandle.url`
+        for client code, its messages and violations, ``assert_sent``, ``reset``."""
+        return MockHandle(self.http, self.url, name or new_namespace(), tool)
+
+    def _admin(self, method: str, path: str, **params: Any) -> Any:
         query = {k: v for k, v in params.items() if v is not None}
-        response = self._http.request(method, "/_mock" + path, params=query)
+        response = self.http.request(method, "/_mock" + path, params=query)
         if response.status_code >= 400 and response.status_code != 404:
             raise MockServerError(
                 f"{method} /_mock{path}: HTTP {response.status_code}: {response.text}"

@@ -38,6 +38,8 @@ WORKED = {
 }
 JPEG = (fixtures_dir() / "zoho_voice" / "photo.jpg").read_bytes()
 
+pytest_plugins = ["pytester"]
+
 # In CI every property test (hypothesis, schemathesis) runs a fixed sequence of examples, so
 # a run can't go red on a case no one changed anything to produce; locally each run draws new
 # examples and keeps the failing ones in .hypothesis/ to replay.

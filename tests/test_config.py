@@ -58,9 +58,10 @@ def test_contract_violation_shows_a_field_level_diff() -> None:
     assert isinstance(error, AssertionError)
     assert str(error).splitlines() == [
         "sms-mockserver: 1 contract violation(s) in POST /rest/json/v2/sms/send",
-        "  field        | sent | expected",
-        "  sms_data.mms | 'yes' | expected true or false, got a string",
+        "sms-mockserver: sms_data.mms: sent 'yes' (str), contract expects true or false",
     ]
+    missing = ContractViolation([FieldProblem("sms_data.senderId", None, "required")], tool="t")
+    assert str(missing).splitlines()[1] == "t: sms_data.senderId: missing, the contract requires it"
 
 
 def test_the_readme_settings_example_loads() -> None:
