@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,6 +33,7 @@ __all__ = [
     "admin_authorized",
     "exposure",
     "host_name",
+    "is_local",
     "is_loopback",
 ]
 
@@ -51,6 +53,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` names this machine (a loopback address, ``localhost``, or the
+    in-process ``testserver``)."""
+    host = urlsplit(url).hostname or ""
+    return host == "testserver" or is_loopback(host)
 
 
 def host_name(header: str) -> str:

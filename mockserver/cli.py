@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
-from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
+from .access import ADMIN_TOKEN_ENV, exposure, is_local, is_loopback
 from .config import Settings, deprecated_keys, read_toml
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
 from .store.urls import store_from_url
 
 __all__ = ["main"]
+
+#: Environment variable carrying ``check``'s target to the suite (``mockserver.kit``).
+TARGET_ENV = "SMS_MOCKSERVER_CHECK"
+
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8910
@@ -93,6 +99,34 @@ def _parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn log level; 'info' logs every request (default %(default)s)",
     )
+
+    check = sub.add_parser(
+        "check",
+        help="run the generated contract suite against a base URL (needs the kit extra)",
+        description=(
+            "Run the contract suite (schemathesis, positive and negative cases) generated from "
+            "the documented field tables against BASE_URL: this mock, another mock or a "
+            "staging endpoint. Exit status 1 when the server disagrees with the contract."
+        ),
+    )
+    check.add_argument("--provider", required=True, choices=list(PROVIDERS))
+    check.add_argument(
+        "--base-url", required=True, metavar="URL", help="e.g. http://127.0.0.1:8910"
+    )
+    check.add_argument(
+        "--token", default="sms-mockserver-check", help="Zoho OAuth token to send (zoho_voice)"
+    )
+    check.add_argument("--client-id", default="sms-mockserver-check", help="2sms client id")
+    check.add_argument("--client-secret", default="sms-mockserver-check", help="2sms secret")
+    check.add_argument(
+        "--max-examples", type=int, default=100, metavar="N", help="generated cases per operation"
+    )
+    check.add_argument(
+        "--allow-real-sends",
+        action="store_true",
+        help="allow a base URL off this machine (a real service delivers what the suite sends)",
+    )
+    check.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
 
     contracts = sub.add_parser("contracts", help="regenerate or check the OpenAPI documents")
     mode = contracts.add_mutually_exclusive_group(required=True)
@@ -197,12 +231,61 @@ def _contracts(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import importlib.util
+    import tempfile
+
+    missing = [m for m in ("schemathesis", "hypothesis") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(
+            f"sms-mockserver check needs the kit extra ({', '.join(missing)} missing): "
+            "pip install 'sms-mockserver[kit]'",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.allow_real_sends and not is_local(args.base_url):
+        print(
+            f"sms-mockserver check: {args.base_url} is not on this machine; the suite sends "
+            "hundreds of requests, which a real service would deliver as SMS. Pass "
+            "--allow-real-sends if that is what you want",
+            file=sys.stderr,
+        )
+        return 2
+    # The suite reads its target from the environment: importing the kit here, before
+    # pytest starts, would keep pytest from rewriting the asserts of what it imports.
+    target = {
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "token": args.token,
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "max_examples": args.max_examples,
+        "allow_real_sends": args.allow_real_sends,
+    }
+    os.environ[TARGET_ENV] = json.dumps(target)
+    import pytest
+
+    module = Path(__file__).with_name("check_suite.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")  # none of the current project's settings or conftests
+        options = [str(module), "-c", str(ini), "--rootdir", tmp, "-p", "no:cacheprovider"]
+        options += ["-p", "no:smsmock", "-p", "mockserver.kit", "-q", "-rf"]
+        options += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        if args.junit_xml:
+            options += ["--junitxml", str(Path(args.junit_xml).resolve())]
+        code = pytest.main(options)
+    return 0 if code == 0 else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sms-mockserver`` command."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "check":
+            return _check(args)
         return _contracts(args)
     except MockServerError as exc:
         print(exc, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the contracts' custom formats (needs the ``test`` extra).
+"""Hypothesis strategies for the contracts' custom formats (needs the ``kit`` extra).
 
 ``register_formats()`` teaches schemathesis to generate values the mock accepts for
 ``phone``, ``iana-timezone`` and ``zoho-datetime``, so positive cases are really positive.

@@ -10,12 +10,10 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mockserver import create_app
+from mockserver.kit import auth_for, excluded_checks
 from mockserver.strategies import register_formats
-
-from .auth import auth_for
 
 register_formats()
 app = create_app()
@@ -24,28 +22,13 @@ AUTH = {"Authorization": "Zoho-oauthtoken schemathesis"}
 SEEN: list[int] = []
 
 
-def breaks_cross_part_rule(body: Any) -> bool:
-    """True when a generated body breaks a rule that spans two parts.
-
-    Excluded from the positive-data check, and only for such cases: "sms_data.mms is true
-    exactly when an mms_media file is attached" (and that file is not empty) cannot be written
-    in the OpenAPI schema in a way schemathesis can generate from (an if/then over a multipart
-    body fails its binary serializer), so the contract states it in words and the mock
-    enforces it; tests/test_zoho_voice.py covers those answers directly.
-    """
-    if not isinstance(body, dict) or not isinstance(body.get("sms_data"), dict):
-        return False
-    mms = body["sms_data"].get("mms", False)
-    media = body.get("mms_media")
-    return (mms is True) != (media is not None) or media in (b"", "")
-
-
 @schema.parametrize()
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 def test_zoho_voice_contract(case: schemathesis.Case[Any]) -> None:
     headers = auth_for(case, AUTH)
     response = case.call(headers=headers)
-    excluded: list[Any] = [positive_data_acceptance] if breaks_cross_part_rule(case.body) else []
+    # The cross-part rule (mms with a file) is the kit's: mockserver.kit.breaks_cross_part_rule.
+    excluded = excluded_checks("zoho_voice", case)
     case.validate_response(response, excluded_checks=excluded, headers=headers)
     assert response.status_code < 500
     SEEN.append(response.status_code)
