@@ -29,8 +29,8 @@ serve: $(STAMP_RUN)
 test: $(STAMP_TEST) lint typecheck pytest
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check mockserver tests bench
-	$(BIN)/ruff format --check mockserver tests bench
+	$(BIN)/ruff check mockserver tests bench examples
+	$(BIN)/ruff format --check mockserver tests bench examples
 
 typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
