@@ -128,6 +128,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
 
+    verify = sub.add_parser(
+        "verify",
+        help="check recorded traffic (a HAR file) against the contract",
+        description=(
+            "Check every request of a HAR file (exported by a browser or a proxy) to a "
+            "provider path with the providers' own parsing and field rules; exit 1 when any "
+            "request breaks the contract."
+        ),
+    )
+    verify.add_argument("file", metavar="FILE", help="a HAR file")
+    verify.add_argument("--config", metavar="FILE", help="TOML settings (message length, …)")
+
     contracts = sub.add_parser("contracts", help="regenerate or check the OpenAPI documents")
     mode = contracts.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="rewrite contracts/*/openapi.json")
@@ -278,6 +290,22 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if code == 0 else 1
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify_har
+
+    settings = Settings.from_mapping(read_toml(args.config)) if args.config else Settings()
+    report = verify_har(args.file, settings)
+    for finding in report.findings:
+        print(finding)
+    requests = len({f.entry for f in report.findings})
+    print(
+        f"sms-mockserver verify: {report.checked} provider request(s) checked, {requests} "
+        f"broke the contract ({len(report.findings)} finding(s)); {report.skipped} other "
+        "request(s) skipped"
+    )
+    return 1 if report.findings else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sms-mockserver`` command."""
     args = _parser().parse_args(argv)
@@ -286,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "verify":
+            return _verify(args)
         return _contracts(args)
     except MockServerError as exc:
         print(exc, file=sys.stderr)
