@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from .config import Settings
 from .errors import FieldProblem, MockServerError
+from .handle import new_namespace
 from .pipeline import Answer, Point, Reject
 from .server import MockServer
 from .strategies import FORMAT_STRATEGIES
@@ -165,8 +166,9 @@ def check_client(
         conforms()
         sample = Outgoing("+14155550100", "Your code is 1234", "ACME")
         for kind, make in ANSWERS[provider].items():
-            handle = mock.namespace()
-            scripted[handle.namespace] = make
+            name = new_namespace()
+            handle = mock.namespace(name)
+            scripted[name] = make
             try:
                 send(handle.url, sample)
             except allowed:
@@ -174,7 +176,7 @@ def check_client(
             except Exception as exc:  # the point: any other exception is a crash
                 failures.append(f"  {kind}: the client crashed with {exc!r}")
             finally:
-                del scripted[handle.namespace]
+                del scripted[name]
                 handle.reset()
     if failures:
         raise ClientConformanceError(

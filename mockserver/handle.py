@@ -42,10 +42,13 @@ class MockHandle:
     """One namespace of a mock, read and reset through its admin API.
 
     ``base`` is the mock's base URL as ``http`` reaches it (``http://127.0.0.1:8910``, or
-    ``http://testserver`` in-process); ``http`` sends the admin calls.
+    ``http://testserver`` in-process); ``http`` sends the admin calls.  A ``namespace`` of
+    None reads and resets every namespace (:class:`MockServer`'s helpers).
     """
 
-    def __init__(self, http: httpx.Client, base: str, namespace: str, tool: str = TOOL) -> None:
+    def __init__(
+        self, http: httpx.Client, base: str, namespace: str | None, tool: str = TOOL
+    ) -> None:
         self.http = http
         self.base = base.rstrip("/")
         self.namespace = namespace
@@ -57,11 +60,12 @@ class MockHandle:
     @property
     def url(self) -> str:
         """The base URL client code sends to: requests below it land in this namespace."""
-        return f"{self.base}/_ns/{self.namespace}"
+        return f"{self.base}/_ns/{self.namespace}" if self.namespace else self.base
 
     # ------------------------------------------------------------------ reads
 
-    def _admin(self, method: str, path: str, **params: Any) -> tuple[int, Any]:
+    def admin(self, method: str, path: str, **params: Any) -> tuple[int, Any]:
+        """One admin API call (``path`` below ``/_mock``); 404 is returned, not raised."""
         query = {k: v for k, v in params.items() if v is not None}
         response = self.http.request(method, f"{self.base}/_mock{path}", params=query)
         if response.status_code >= 400 and response.status_code != 404:
@@ -75,7 +79,7 @@ class MockHandle:
         items: list[Any] = []
         cursor = None
         while True:
-            _, body = self._admin("GET", path, cursor=cursor, limit=1000, **params)
+            _, body = self.admin("GET", path, cursor=cursor, limit=1000, **params)
             items += body[key]
             cursor = body["next_cursor"]
             if cursor is None:
@@ -111,7 +115,7 @@ class MockHandle:
     ) -> Message:
         """The first message matching the filters, waiting server-side up to ``timeout`` s;
         raises :class:`~mockserver.errors.NoMessageError` (an AssertionError) when none comes."""
-        code, body = self._admin(
+        code, body = self.admin(
             "GET",
             "/messages/wait",
             namespace=self.namespace,
@@ -132,7 +136,7 @@ class MockHandle:
 
     def reset(self) -> int:
         """Forget this namespace's messages, violations and balances; how many messages."""
-        _, body = self._admin("DELETE", "/messages", namespace=self.namespace)
+        _, body = self.admin("DELETE", "/messages", namespace=self.namespace)
         self.expected_fields.clear()
         return int(body["deleted"])
 
@@ -153,7 +157,8 @@ class MockHandle:
         found = self.unexpected_violations()
         if found:
             problems = [FieldProblem(v.field, v.sent, v.expected) for v in found]
-            raise ContractViolation(problems, context=f"namespace {self.namespace}", tool=self.tool)
+            where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+            raise ContractViolation(problems, context=where, tool=self.tool)
 
     def assert_sent(
         self,
@@ -176,7 +181,7 @@ class MockHandle:
         expected = "at least one message" if count is None else f"{count} message(s)"
         lines = [
             f"{self.tool}: expected {expected} with {described or 'any content'}; "
-            f"{len(matching)} matched, of {len(sent)} in namespace {self.namespace}"
+            f"{len(matching)} matched, of {len(sent)} in namespace {self.namespace or '(all)'}"
         ]
         if sent:
             lines.append("closest messages sent:")

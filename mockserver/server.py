@@ -24,7 +24,7 @@ import uvicorn
 from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
 from .app import create_app
 from .config import Settings
-from .errors import TOOL, MockServerError, NoMessageError
+from .errors import TOOL, MockServerError
 from .handle import MockHandle, new_namespace
 from .serving import uvicorn_config
 from .store import Message, Store, Violation
@@ -132,14 +132,9 @@ class MockServer:
         for client code, its messages and violations, ``assert_sent``, ``reset``."""
         return MockHandle(self.http, self.url, name or new_namespace(), tool)
 
-    def _admin(self, method: str, path: str, **params: Any) -> Any:
-        query = {k: v for k, v in params.items() if v is not None}
-        response = self.http.request(method, "/_mock" + path, params=query)
-        if response.status_code >= 400 and response.status_code != 404:
-            raise MockServerError(
-                f"{method} /_mock{path}: HTTP {response.status_code}: {response.text}"
-            )
-        return response.status_code, response.json()
+    def _view(self, namespace: str | None) -> MockHandle:
+        """The admin helpers over one namespace, or all of them (None)."""
+        return MockHandle(self.http, self.url, namespace)
 
     def messages(
         self,
@@ -150,9 +145,8 @@ class MockServer:
         status: str | None = None,
         text: str | None = None,
     ) -> list[Message]:
-        """Kept messages, oldest first, following every page."""
-        filters = {"namespace": namespace, "provider": provider, "to": to, "status": status}
-        return [Message.from_json(m) for m in self._every("/messages", text=text, **filters)]
+        """Kept messages, oldest first, following every page (all namespaces by default)."""
+        return self._view(namespace).messages(provider=provider, to=to, status=status, text=text)
 
     def wait_for(
         self,
@@ -168,47 +162,22 @@ class MockServer:
 
         Raises :class:`~mockserver.errors.NoMessageError` (an AssertionError) when none comes.
         """
-        code, body = self._admin(
-            "GET",
-            "/messages/wait",
-            namespace=namespace,
-            provider=provider,
-            to=to,
-            status=status,
-            text=text,
-            timeout=timeout,
-        )
-        if code == 404:
-            raise NoMessageError(body["error"])
-        return Message.from_json(body["message"])
+        view = self._view(namespace)
+        return view.wait_for(to=to, text=text, provider=provider, status=status, timeout=timeout)
 
     def violations(
         self, *, namespace: str | None = None, provider: str | None = None
     ) -> list[Violation]:
         """Contract violations seen in requests, oldest first."""
-        found = self._every("/violations", namespace=namespace, provider=provider)
-        return [Violation.from_json(v) for v in found]
-
-    def _every(self, path: str, **params: Any) -> list[Any]:
-        """Every item of a paged admin listing, following ``next_cursor``."""
-        key = path.rsplit("/", 1)[-1]
-        items: list[Any] = []
-        cursor = None
-        while True:
-            _, body = self._admin("GET", path, cursor=cursor, limit=1000, **params)
-            items += body[key]
-            cursor = body["next_cursor"]
-            if cursor is None:
-                return items
+        return self._view(namespace).violations(provider=provider)
 
     def reset(self, namespace: str | None = None) -> int:
         """Forget messages, violations and credit balances (tokens stay valid)."""
-        _, body = self._admin("DELETE", "/messages", namespace=namespace)
-        return int(body["deleted"])
+        return self._view(namespace).reset()
 
     def health(self) -> dict[str, Any]:
         """``/_mock/health``: version, providers, and the store's usage and limits."""
-        _, body = self._admin("GET", "/health")
+        _, body = self._view(None).admin("GET", "/health")
         result: dict[str, Any] = body
         return result
 
