@@ -33,9 +33,6 @@ __all__ = [
     "render_openapi",
 ]
 
-#: Provider names, each a folder under ``contracts/``.
-PROVIDERS: tuple[str, ...] = ("zoho_voice", "twosms")
-
 _PACKAGE = Path(__file__).resolve().parent
 _TYPES = {"string", "integer", "number", "boolean", "object", "array", "map", "file"}
 _CONSTRAINTS = {
@@ -71,6 +68,13 @@ def contracts_dir() -> Path:
 def fixtures_dir() -> Path:
     """Folder holding the providers' documented samples and test media."""
     return _data_dir("fixtures")
+
+
+#: Provider names: the folders under ``contracts/`` that hold operation tables (a provider is
+#: registered by its folder here and its module in ``mockserver.providers``, nowhere else).
+PROVIDERS: tuple[str, ...] = tuple(
+    sorted(p.name for p in contracts_dir().iterdir() if p.is_dir() and any(p.glob("*.toml")))
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def test_health_reports_usage_and_limits(client: TestClient) -> None:
     assert (body["status"], body["version"], body["providers"]) == (
         "ok",
         __version__,
-        ["zoho_voice", "twosms"],
+        ["twosms", "zoho_voice"],
     )
     store = body["store"]
     assert (store["store"], store["messages"], store["namespaces"]) == ("memory", 0, 0)

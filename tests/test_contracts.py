@@ -184,3 +184,9 @@ def test_served_contract_follows_the_settings() -> None:
     send = twosms["paths"]["/api/v2/sms/messages"]["post"]
     type_ = send["requestBody"]["content"]["application/json"]["schema"]["properties"]["Type"]
     assert (type_["enum"], type_["x-enum-names"]) == ([0, 1, 5], ["Advanced", "Standard", "Flash"])
+
+
+def test_every_contract_folder_has_a_provider_module_and_back() -> None:
+    from mockserver.providers import PROVIDERS as MODULES
+
+    assert set(PROVIDERS) == set(MODULES)
