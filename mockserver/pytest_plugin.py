@@ -33,6 +33,7 @@ from starlette.applications import Starlette
 
 from .app import create_app
 from .config import Settings
+from .errors import ContractViolation
 from .handle import MockHandle, new_namespace
 from .server import MockServer
 
@@ -135,5 +136,11 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         for name in ("smsmock", "smsmock_app"):
             handle = funcargs.get(name)
             if isinstance(handle, MockHandle):
-                handle.assert_no_violations()
+                diff = None
+                try:
+                    handle.assert_no_violations()
+                except ContractViolation as exc:
+                    diff = str(exc)
+                if diff is not None:  # the diff is the whole story: no traceback of ours
+                    pytest.fail(diff, pytrace=False)
     return result
