@@ -17,6 +17,7 @@ from starlette.routing import Route
 from .access import admin_authorized
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
+from .faults import MAGIC, FaultEngine, FaultError
 from .runtime import Runtime
 from .sms import parse_number
 from .store import DEFAULT_NAMESPACE, MessageFilter, Page, Store
@@ -114,9 +115,11 @@ def _page(items_key: str, page: Page) -> dict[str, Any]:
     }
 
 
-def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtime) -> list[Route]:
+def admin_routes(
+    store: Store, version: str, settings: Settings, runtime: Runtime, faults: FaultEngine
+) -> list[Route]:
     """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
-    change them."""
+    change them; fault rules go to ``faults``."""
 
     async def health(request: Request) -> Response:
         return _json(
@@ -152,7 +155,9 @@ def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtim
                 "it resets all providers of that namespace"
             )
         namespace = _namespace(request.query_params.get("namespace"))
-        return _json({"deleted": await store.reset(namespace)})
+        deleted = await store.reset(namespace)
+        faults.forget(namespace)  # its rules went with the store's control state
+        return _json({"deleted": deleted})
 
     async def one_message(request: Request) -> Response:
         unknown = sorted(set(request.query_params) - {"namespace"})
@@ -191,6 +196,63 @@ def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtim
             where.namespace, where.provider, cursor=_cursor(request), limit=_limit(request)
         )
         return _json(_page("violations", page))
+
+    def _fault_namespace(request: Request) -> str:
+        unknown = sorted(set(request.query_params) - {"namespace"})
+        if unknown:
+            raise _Bad(f"fault rules take only namespace= (got {', '.join(unknown)})")
+        return _namespace(request.query_params.get("namespace")) or DEFAULT_NAMESPACE
+
+    async def fault_rules(request: Request) -> Response:
+        namespace = _fault_namespace(request)
+        if request.method == "POST":
+            try:
+                data = orjson.loads(await request.body())
+                rule = await faults.add_rule(namespace, data)
+            except orjson.JSONDecodeError as exc:
+                raise _Bad(f"a fault rule is a JSON object ({exc})") from None
+            except FaultError as exc:
+                raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
+            return _json({"namespace": namespace, "rule": rule.to_json()}, 201)
+        if request.method == "DELETE":
+            return _json({"deleted": await faults.delete_rules(namespace)})
+        rules = await faults.rules(namespace)
+        return _json(
+            {
+                "namespace": namespace,
+                "rules": [r.to_json() for r in rules],
+                "fired": faults.fired(namespace),
+            }
+        )
+
+    async def fault_rule(request: Request) -> Response:
+        namespace = _fault_namespace(request)
+        rule_id = request.path_params["id"]
+        if not await faults.delete_rules(namespace, rule_id):
+            raise _Bad(f"no fault rule {rule_id!r} in namespace {namespace!r}", 404)
+        return _json({"deleted": 1})
+
+    async def magic(request: Request) -> Response:
+        return _json(
+            {
+                "enabled": settings.magic_numbers,
+                "numbers": [
+                    {"number": number, "fault": fault, "does": does}
+                    for number, (fault, does) in MAGIC.items()
+                ],
+            }
+        )
+
+    async def seed(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            data = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            data = None
+        value = data.get("seed") if isinstance(data, dict) else "?"
+        if not (value is None or (type(value) is int and 0 <= value < 2**63)):
+            raise _Bad('POST /_mock/seed takes {"seed": N} (0 to 2**63 - 1), or {} for a fresh one')
+        return _json({"seed": runtime.reseed(value)})
 
     @cache
     def document(provider: str) -> bytes:
@@ -234,4 +296,8 @@ def admin_routes(store: Store, version: str, settings: Settings, runtime: Runtim
         Route(f"{PREFIX}/messages/{{id}}", guarded(one_message), methods=["GET"]),
         Route(f"{PREFIX}/violations", guarded(violations), methods=["GET"]),
         Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", guarded(contract), methods=["GET"]),
+        Route(f"{PREFIX}/faults", guarded(fault_rules), methods=["GET", "POST", "DELETE"]),
+        Route(f"{PREFIX}/faults/{{id}}", guarded(fault_rule), methods=["DELETE"]),
+        Route(f"{PREFIX}/magic", guarded(magic), methods=["GET"]),
+        Route(f"{PREFIX}/seed", guarded(seed), methods=["POST"]),
     ]

@@ -19,6 +19,7 @@ from . import __version__
 from .access import HostCheck
 from .admin import admin_routes
 from .config import Settings
+from .faults import FaultEngine
 from .pipeline import BodyDeadlines, Endpoint, Hooks
 from .providers import PROVIDERS
 from .runtime import Runtime
@@ -46,7 +47,8 @@ def create_app(
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(settings.store_limits())
     runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
-    hooks = Hooks()
+    faults = FaultEngine(store, runtime, settings)
+    hooks = Hooks(post=[faults])
     deadlines = BodyDeadlines(settings.body_timeout_seconds)
     bounds = settings.store_limits().records
     providers = [factory(settings, runtime) for factory in PROVIDERS.values()]
@@ -55,7 +57,7 @@ def create_app(
         for op in provider.operations():
             endpoint = Endpoint(op, store, runtime, hooks, bounds, deadlines)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
-    routes += admin_routes(store, __version__, settings, runtime)
+    routes += admin_routes(store, __version__, settings, runtime, faults)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Wrong method or unknown path: JSON, in the provider's shape on its own paths."""
@@ -102,6 +104,7 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.hooks = hooks
+    app.state.faults = faults
     return app
 
 

@@ -130,6 +130,9 @@ class Settings:
     #: drama ranges such as +44 7700 900xxx) and mark them test_number in the journal; false
     #: refuses them.
     accept_test_numbers: bool = True
+    #: Magic recipients (+1 555 555 0181 to 0187, +44 7700 900181 to 900187) always get
+    #: their fault (README, "Testing failures"); false sends to them like any number.
+    magic_numbers: bool = True
 
     # ---- the runtime
     #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
@@ -407,6 +410,7 @@ _KINDS: dict[str, Any] = {
     "admin_token": (str, None),
     "allowed_hosts": ("set", None),
     "accept_test_numbers": bool,
+    "magic_numbers": bool,
 }
 
 

@@ -140,6 +140,38 @@ class MockHandle:
         self.expected_fields.clear()
         return int(body["deleted"])
 
+    # ------------------------------------------------------------------ faults
+
+    def fault(
+        self,
+        fault: str | None = None,
+        *,
+        when: dict[str, Any] | None = None,
+        match: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Add a fault rule to this namespace (README, "Testing failures"):
+        ``fault("503", when={"next": 2})``, ``fault(when={"sequence": ["503", "ok"]})``;
+        the rule as the mock lists it (with its ``id``)."""
+        data: dict[str, Any] = {"fault": fault}
+        if when is not None:
+            data["when"] = when
+        if match is not None:
+            data["match"] = match
+        response = self.http.post(
+            f"{self.base}/_mock/faults", params={"namespace": self.namespace}, json=data
+        )
+        if response.status_code != 201:
+            raise MockServerError(f"{self.tool}: {response.json().get('error', response.text)}")
+        rule: dict[str, Any] = response.json()["rule"]
+        return rule
+
+    def faults(self) -> dict[str, Any]:
+        """The namespace's fault rules (with their ``seen`` and ``hits``) and the faults
+        ``fired``."""
+        _, body = self.admin("GET", "/faults", namespace=self.namespace)
+        found: dict[str, Any] = body
+        return found
+
     # ------------------------------------------------------------------ assertions
 
     def expect_violations(self, *fields: str) -> None:

@@ -174,6 +174,21 @@ class ProviderOperation:
         if len(offered) == 1:
             self._content_types[self._offered[0]] = offered[0].encode()
 
+    #: Contract code keys that name a shared outcome by another name.
+    CODE_OUTCOMES: Mapping[str, str] = {
+        "validation": "invalid_request",
+        "bad_request": "invalid_request",
+    }
+
+    def fault_outcome(self, name: str) -> str:
+        """The shared outcome a fault names: one of the contract's error codes (``ZVSMS-4038``,
+        ``InsufficientCredit``, any case) or an outcome itself (``country_not_supported``)."""
+        lowered = name.lower()
+        for key, code in self.codes.items():
+            if str(code.get("code", "")).lower() == lowered or key == lowered:
+                return self.CODE_OUTCOMES.get(key, key)
+        return lowered
+
     def response_type(self, incoming: Incoming) -> bytes:
         """The Content-Type of the answer: the first of the contract's response media types,
         or another one the ``Accept`` header prefers (ASP.NET Web API negotiates so; an

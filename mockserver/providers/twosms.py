@@ -662,7 +662,7 @@ class SendMessages(ProviderOperation):
             name = "".join(word.title() for word in reject.outcome.split("_"))
             code = {"code": name, "message": "{detail}" if reject.detail else name}
         if reject.outcome == "invalid_request":
-            reason = self._reason_prefix + "; ".join(str(p) for p in reject.problems)
+            reason = (self._reason_prefix + "; ".join(str(p) for p in reject.problems)).strip()
         else:
             reason = code["message"].replace("{detail}", reject.detail).strip()
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}

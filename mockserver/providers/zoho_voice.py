@@ -159,6 +159,12 @@ class SendSms(ProviderOperation):
 
     # ------------------------------------------------------------------ parse
 
+    def fault_outcome(self, name: str) -> str:
+        """As the base, and ``INVALID_OAUTHTOKEN`` (the auth error body's code) is a 401."""
+        if name.lower() == "invalid_oauthtoken":
+            return "unauthorized"
+        return super().fault_outcome(name)
+
     def precheck(self, incoming: Incoming) -> None:
         """The content type: multipart/form-data with a usable boundary."""
         self._boundary(incoming.headers)
@@ -511,9 +517,8 @@ class SendSms(ProviderOperation):
         elif code is self.codes["bad_request"]:
             text = detail if settings.zoho_error_detail and detail else code["message"]
         else:
-            text = (
-                f"{code['message']} ({detail})" if settings.zoho_error_detail else code["message"]
-            )
+            show = settings.zoho_error_detail and detail
+            text = f"{code['message']} ({detail})" if show else code["message"]
         body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
         status = reject.status or (507 if reject.outcome == "store_full" else None)
         return Answer(status or settings.zoho_error_status, orjson.dumps(body), reject.headers)

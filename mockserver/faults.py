@@ -1,0 +1,481 @@
+"""Fault injection: provider errors, outages, throttling and latency, chosen three ways.
+
+A fault is written in one grammar wherever it comes from (README, "Testing failures")::
+
+    zvsms-4038 | invalidrequest | insufficient_credit      a provider error (its code or outcome)
+    500 | 502 | 503                                        an outage, as a gateway answers it
+    throttle                                               429 with Retry-After
+    latency=200ms | latency=uniform(100ms,1s)              a delay (also normal(m,sd),
+                                                           lognormal(m,sd)), seeded
+    status=N  retry-after=S                                modifiers of the error above
+
+Items are separated by ``;`` (``latency=200ms; 503``).  A fault is chosen by
+
+1. a rule of the namespace (``POST /_mock/faults``): which requests (provider, operation,
+   recipient, sender, text) and when (the next N, every k-th, after N, with probability p,
+   for T seconds, or a sequence such as ``["503", "503", "ok"]``);
+2. the ``X-Mock-Fault`` header of one request;
+3. a magic recipient (:data:`MAGIC`), unless the ``magic_numbers`` setting is off.
+
+Faults apply after validation (an invalid request still gets its validation error) and
+before the store: a faulted request is not kept as a sent message, and what its rules spent
+(2sms credits) is refunded.  Every random choice (a probability, a latency) comes from the
+runtime's seeded source, so ``--seed`` replays a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Settings
+from .errors import FieldProblem, MockServerError
+from .pipeline import Answer, Outcome, Point, Reject
+from .runtime import Runtime
+from .store import Store
+
+__all__ = [
+    "FAULT_HEADER",
+    "MAGIC",
+    "Fault",
+    "FaultEngine",
+    "FaultError",
+    "Rule",
+    "parse_fault",
+]
+
+FAULT_HEADER = "x-mock-fault"
+#: Longest latency a fault may ask for, in seconds (a client's timeout test needs no more).
+MAX_LATENCY = 60.0
+#: Rules per namespace, and fired faults remembered per namespace.
+MAX_RULES = 100
+FIRED_KEPT = 100
+
+#: Bodies of the outages, as nginx (the usual gateway) writes them.
+_GATEWAY = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+class FaultError(MockServerError):
+    """A fault written wrong: the message says where and what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """A delay: fixed, or drawn from a distribution (seconds)."""
+
+    kind: str  # fixed, uniform, normal, lognormal
+    a: float
+    b: float = 0.0
+
+    def draw(self, runtime: Runtime) -> float:
+        """One delay in seconds, from the runtime's seeded source, within [0, MAX_LATENCY]."""
+        r = runtime.random
+        if self.kind == "uniform":
+            value = r.uniform(self.a, self.b)
+        elif self.kind == "normal":
+            value = r.gauss(self.a, self.b)
+        elif self.kind == "lognormal":
+            # Given as the median and the spread (sigma) of the delay in seconds.
+            value = r.lognormvariate(math.log(self.a), self.b / self.a if self.a else 0.0)
+        else:
+            value = self.a
+        return min(max(value, 0.0), MAX_LATENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One parsed fault: what to answer (if anything) and how long to wait first."""
+
+    text: str
+    error: str | None = None  # a provider code or shared outcome
+    outage: int | None = None  # 500, 502, 503, 504
+    throttle: bool = False
+    status: int | None = None
+    retry_after: int | None = None
+    latency: Latency | None = None
+
+    @property
+    def answers(self) -> bool:
+        """Whether the fault replaces the answer (latency alone does not)."""
+        return self.error is not None or self.outage is not None or self.throttle
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)?")
+
+
+def _seconds(text: str, where: str) -> float:
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise FaultError(f"sms-mockserver: {where}: {text!r} is not a duration like 200ms or 1.5s")
+    value = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    if value > MAX_LATENCY:
+        raise FaultError(f"sms-mockserver: {where}: at most {MAX_LATENCY:g} s, got {text!r}")
+    return value
+
+
+def _latency(text: str) -> Latency:
+    call = re.fullmatch(r"(uniform|normal|lognormal)\((.*)\)", text.strip())
+    if call is None:
+        return Latency("fixed", _seconds(text, "latency"))
+    args = [a for a in call.group(2).split(",") if a.strip()]
+    if len(args) != 2:
+        raise FaultError(
+            f"sms-mockserver: latency={text}: {call.group(1)}() takes two durations, "
+            f"e.g. {call.group(1)}(100ms,500ms)"
+        )
+    low, high = (_seconds(a, "latency") for a in args)
+    if call.group(1) == "uniform" and high < low:
+        raise FaultError(f"sms-mockserver: latency={text}: uniform(low,high) needs low <= high")
+    return Latency(call.group(1), low, high)
+
+
+def parse_fault(text: str) -> Fault:
+    """Parse the fault grammar (module docstring); raises :class:`FaultError` naming the
+    item that is wrong and what was expected."""
+    values: dict[str, Any] = {"text": text.strip()}
+    answers = 0  # errors, outages and throttles named: at most one
+    items = [item.strip() for item in text.split(";") if item.strip()]
+    if not items:
+        raise FaultError("sms-mockserver: an empty fault; e.g. zvsms-4038, 503 or latency=200ms")
+    for item in items:
+        name, eq, value = item.partition("=")
+        name = name.strip().lower()
+        if eq:
+            if name == "latency":
+                values["latency"] = _latency(value)
+            elif name in ("status", "retry-after"):
+                if not value.strip().isdigit():
+                    raise FaultError(f"sms-mockserver: {item}: {name} takes a whole number")
+                number = int(value)
+                if name == "status" and not 200 <= number <= 599:
+                    raise FaultError(f"sms-mockserver: {item}: an HTTP status from 200 to 599")
+                values["status" if name == "status" else "retry_after"] = number
+            else:
+                raise FaultError(
+                    f"sms-mockserver: {item}: unknown setting {name!r}; use latency=, status= "
+                    "or retry-after="
+                )
+        elif name.isdigit() and int(name) in _GATEWAY:
+            values["outage"] = int(name)
+            answers += 1
+        elif name == "throttle":
+            values["throttle"] = True
+            answers += 1
+        elif re.fullmatch(r"[a-z0-9_.-]+", name):
+            values["error"] = name
+            answers += 1
+        else:
+            raise FaultError(
+                f"sms-mockserver: {item!r} is not a fault; use a provider error code "
+                "(zvsms-4038, InsufficientCredit), 500/502/503/504, throttle or latency=…"
+            )
+    if answers > 1:
+        raise FaultError(f"sms-mockserver: {text!r}: one error, outage or throttle per fault")
+    return Fault(**values)
+
+
+# ---------------------------------------------------------------------- rules
+
+
+_WHEN = frozenset({"next", "every", "after", "probability", "for_seconds", "sequence"})
+_MATCH = frozenset({"provider", "operation", "to", "sender", "text"})
+
+
+@dataclass(slots=True)
+class Rule:
+    """A namespace's fault rule: which requests, what fault, and when."""
+
+    id: str
+    fault: str | None  # the grammar (None for a sequence rule)
+    match: dict[str, str]
+    when: dict[str, Any]
+    created_at: float
+    seen: int = 0  # requests it matched
+    hits: int = 0  # faults it fired
+    sequence: list[Fault | None] = field(default_factory=list)
+    parsed: Fault | None = None
+    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rule_id: str, now: float) -> Rule:
+        """A rule from the admin API's JSON; raises :class:`FaultError` naming the key."""
+        if not isinstance(data, Mapping):
+            raise FaultError("sms-mockserver: a rule is a JSON object")
+        unknown = set(data) - {"fault", "match", "when"}
+        if unknown:
+            raise FaultError(f"sms-mockserver: unknown rule key(s) {sorted(unknown)}")
+        match = data.get("match") or {}
+        when = data.get("when") or {}
+        if not isinstance(match, Mapping) or set(match) - _MATCH:
+            raise FaultError(f"sms-mockserver: match takes {sorted(_MATCH)}, got {match!r}")
+        if not isinstance(when, Mapping) or len(when) > 1 or set(when) - _WHEN:
+            raise FaultError(
+                f'sms-mockserver: when is one of {sorted(_WHEN)} (e.g. {{"next": 2}}), got {when!r}'
+            )
+        rule = cls(
+            rule_id, data.get("fault"), {k: str(v) for k, v in match.items()}, dict(when), now
+        )
+        if "sequence" in when:
+            steps = when["sequence"]
+            if not isinstance(steps, list) or not steps:
+                raise FaultError('sms-mockserver: sequence is a list, e.g. ["503", "503", "ok"]')
+            rule.sequence = [None if s == "ok" else parse_fault(str(s)) for s in steps]
+        else:
+            if not isinstance(rule.fault, str):
+                raise FaultError('sms-mockserver: a rule needs a fault, e.g. "fault": "503"')
+            rule.parsed = parse_fault(rule.fault)
+        for key, number in (("next", 1), ("every", 1), ("after", 0)):
+            if key in when and not (isinstance(when[key], int) and when[key] >= number):
+                raise FaultError(f"sms-mockserver: when.{key} is a whole number >= {number}")
+        p = when.get("probability")
+        if "probability" in when and not (isinstance(p, int | float) and 0 <= p <= 1):
+            raise FaultError("sms-mockserver: when.probability is a number from 0 to 1")
+        t = when.get("for_seconds")
+        if "for_seconds" in when and not (isinstance(t, int | float) and t > 0):
+            raise FaultError("sms-mockserver: when.for_seconds is a number of seconds above 0")
+        for key in ("to", "sender", "text"):
+            if key in rule.match:
+                try:
+                    rule.patterns[key] = re.compile(rule.match[key])
+                except re.error as exc:
+                    raise FaultError(f"sms-mockserver: match.{key}: not a regex ({exc})") from None
+        return rule
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the admin API shows it, with its counts."""
+        return {
+            "id": self.id,
+            "fault": self.fault,
+            "match": self.match,
+            "when": self.when,
+            "created_at": self.created_at,
+            "seen": self.seen,
+            "hits": self.hits,
+        }
+
+    def matches(self, point: Point, outcome: Outcome) -> bool:
+        """Whether the request is one of the rule's."""
+        m = self.match
+        op = point.operation
+        if m.get("provider") not in (None, op.provider) or m.get("operation") not in (None, op.id):
+            return False
+        submission = outcome.submission
+        if not self.patterns:
+            return True
+        if submission is None:
+            return False
+        checks = (
+            ("to", [r.to for r in submission.recipients]),
+            ("sender", [submission.sender]),
+            ("text", [submission.text]),
+        )
+        return all(
+            any(self.patterns[key].search(v) for v in values)
+            for key, values in checks
+            if key in self.patterns
+        )
+
+    def choose(self, runtime: Runtime, now: float) -> Fault | None:
+        """Count the request, and the fault it gets now (None: this time, none)."""
+        self.seen += 1
+        when = self.when
+        if "sequence" in when:
+            index = self.seen - 1
+            return self.sequence[index] if index < len(self.sequence) else None
+        fires = True
+        if "next" in when:
+            fires = self.hits < when["next"]
+        elif "every" in when:
+            fires = self.seen % when["every"] == 0
+        elif "after" in when:
+            fires = self.seen > when["after"]
+        elif "probability" in when:
+            fires = runtime.random.random() < when["probability"]
+        elif "for_seconds" in when:
+            fires = now < self.created_at + when["for_seconds"]
+        return self.parsed if fires else None
+
+
+# ---------------------------------------------------------------------- the engine
+
+
+#: Magic recipients: numbers in the fictional ranges (README, "Testing failures") that always
+#: get one fault, whatever the provider: number -> (fault, what it does).
+MAGIC: dict[str, tuple[str, str]] = {
+    "+15555550181": ("invalid_request", "refused as an invalid request (validation error)"),
+    "+15555550182": ("country_not_supported", "destination country not supported"),
+    "+15555550183": ("throttle; retry-after=1", "throttled: 429 with Retry-After: 1"),
+    "+15555550184": ("insufficient_credit", "no credit left (2sms InsufficientCredit)"),
+    "+15555550185": ("503", "provider outage: 503 from the gateway"),
+    "+15555550186": ("unauthorized", "token refused: 401"),
+    "+15555550187": ("latency=2s", "accepted after 2 seconds"),
+}
+for _n in list(MAGIC):  # the same outcomes in Ofcom's drama range, for UK senders
+    MAGIC["+447700900" + _n[-3:]] = MAGIC[_n]
+
+
+class FaultEngine:
+    """The post-fault hook of the pipeline: rules, the header and magic recipients."""
+
+    def __init__(self, store: Store, runtime: Runtime, settings: Settings) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.settings = settings
+        self.magic = {n: parse_fault(f) for n, (f, _) in MAGIC.items()}
+        self._rules: OrderedDict[str, list[Rule]] = OrderedDict()  # namespace -> rules
+        self._fired: dict[str, deque[dict[str, Any]]] = {}
+
+    # ---------------------------------------------------------- rules, per namespace
+
+    async def rules(self, namespace: str) -> list[Rule]:
+        """The namespace's rules (read from the store once, then kept)."""
+        found = self._rules.get(namespace)
+        if found is None:
+            saved = await self.store.get_control(namespace, "faults")
+            found = [Rule.from_json(r, r["id"], r["created_at"]) for r in (saved or [])]
+            self._rules[namespace] = found
+            while len(self._rules) > self.settings.max_namespaces:
+                self._rules.popitem(last=False)
+        return found
+
+    async def add_rule(self, namespace: str, data: Mapping[str, Any]) -> Rule:
+        """Add a rule; raises :class:`FaultError` for a bad one or beyond MAX_RULES."""
+        rules = await self.rules(namespace)
+        if len(rules) >= MAX_RULES:
+            raise FaultError(f"sms-mockserver: at most {MAX_RULES} fault rules per namespace")
+        # From the seeded source: a replayed run gives its rules the same ids.
+        rule = Rule.from_json(data, self.runtime.new_uuid(), self.runtime.now(namespace))
+        rules.append(rule)
+        await self._save(namespace, rules)
+        return rule
+
+    async def delete_rules(self, namespace: str, rule_id: str | None = None) -> int:
+        """Delete one rule (or all of the namespace's); how many went."""
+        rules = await self.rules(namespace)
+        keep = [] if rule_id is None else [r for r in rules if r.id != rule_id]
+        gone = len(rules) - len(keep)
+        rules[:] = keep
+        await self._save(namespace, rules)
+        return gone
+
+    async def _save(self, namespace: str, rules: Sequence[Rule]) -> None:
+        data = [
+            {
+                "fault": r.fault,
+                "match": r.match,
+                "when": r.when,
+                "id": r.id,
+                "created_at": r.created_at,
+            }
+            for r in rules
+        ]
+        if rules:
+            if not await self.store.put_control(namespace, "faults", data):
+                raise FaultError("sms-mockserver: the namespace has no room for more control state")
+        else:
+            await self.store.delete_control(namespace, "faults")
+
+    def forget(self, namespace: str | None) -> None:
+        """Drop what is kept of a namespace (or all) after the store reset it."""
+        if namespace is None:
+            self._rules.clear()
+            self._fired.clear()
+        else:
+            self._rules.pop(namespace, None)
+            self._fired.pop(namespace, None)
+
+    def fired(self, namespace: str) -> list[dict[str, Any]]:
+        """The faults fired in a namespace, oldest first (the last FIRED_KEPT)."""
+        return list(self._fired.get(namespace, ()))
+
+    # ---------------------------------------------------------- the hook
+
+    async def __call__(self, point: Point, outcome: Outcome) -> Reject | Answer | None:
+        """Choose and apply the fault of one accepted request (None: no fault)."""
+        header = point.incoming.headers.get(FAULT_HEADER)
+        rules = self._rules.get(point.namespace)
+        if rules is None:
+            rules = await self.rules(point.namespace)
+        fault: Fault | None = None
+        source = ""
+        now = point.context.now()
+        for rule in rules:
+            if rule.matches(point, outcome):
+                chosen = rule.choose(self.runtime, now)
+                if chosen is not None:
+                    rule.hits += 1
+                    fault, source = chosen, f"rule {rule.id}"
+                    break
+        if fault is None and header is not None:
+            try:
+                fault = parse_fault(header)
+            except FaultError as exc:
+                raise Reject(
+                    "invalid_request",
+                    [
+                        FieldProblem(
+                            "X-Mock-Fault", header, str(exc).removeprefix("sms-mockserver: ")
+                        )
+                    ],
+                    violation=False,  # the mock's own header, not the provider's contract
+                ) from None
+            source = "header"
+        if fault is None and self.settings.magic_numbers and outcome.submission is not None:
+            for recipient in outcome.submission.recipients:
+                magic = self.magic.get(recipient.to)
+                if magic is not None:
+                    fault, source = magic, f"magic number {recipient.to}"
+                    break
+        if fault is None:
+            return None
+        self._log(point, fault, source, now)
+        if fault.latency is not None:
+            await asyncio.sleep(fault.latency.draw(self.runtime))
+        return self.answer(fault, point)
+
+    def answer(self, fault: Fault, point: Point) -> Reject | Answer | None:
+        """What a fault answers (None for a latency alone: the request goes on)."""
+        headers = (("Retry-After", str(fault.retry_after)),) if fault.retry_after else ()
+        if fault.outage is not None:
+            title = _GATEWAY[fault.outage]
+            body = (
+                f"<html>\r\n<head><title>{fault.outage} {title}</title></head>\r\n<body>\r\n"
+                f"<center><h1>{fault.outage} {title}</h1></center>\r\n<hr><center>nginx</center>"
+                "\r\n</body>\r\n</html>\r\n"
+            ).encode()
+            return Answer(fault.status or fault.outage, body, headers, b"text/html")
+        if fault.throttle:
+            return Reject(
+                "rate_limited",
+                detail="Too many requests; retry after the Retry-After seconds",
+                status=fault.status or 429,
+                headers=headers or (("Retry-After", "1"),),
+                violation=False,
+            )
+        if fault.error is not None:
+            resolve = getattr(point.operation, "fault_outcome", None)
+            outcome = resolve(fault.error) if resolve is not None else fault.error
+            # No detail: the provider's own documented wording, whatever chose the fault.
+            return Reject(outcome, status=fault.status, headers=headers, violation=False)
+        return None
+
+    def _log(self, point: Point, fault: Fault, source: str, now: float) -> None:
+        log = self._fired.setdefault(point.namespace, deque(maxlen=FIRED_KEPT))
+        log.append(
+            {
+                "at": now,
+                "operation": point.operation.id,
+                "fault": fault.text,
+                "source": source,
+            }
+        )

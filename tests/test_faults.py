@@ -1,0 +1,290 @@
+"""Faults: the grammar, each kind, rule schedules, the header, magic numbers and the seed."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import MockServer, Settings
+from mockserver.faults import FaultError, parse_fault
+
+from .conftest import VALID_SMS, WORKED, ZOHO_AUTH, ZOHO_PATH, journal, make_client, zoho_send
+
+SEND = "/api/v2/sms/messages"
+
+
+def two_sms(client: TestClient, body: Any = None, **headers: str) -> httpx.Response:
+    token = client.post(
+        "/Token", data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}
+    ).json()["access_token"]
+    response: httpx.Response = client.post(
+        SEND,
+        json=WORKED if body is None else body,
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
+    return response
+
+
+def rule(client: TestClient, namespace: str, **data: Any) -> dict[str, Any]:
+    answer = client.post("/_mock/faults", params={"namespace": namespace}, json=data)
+    assert answer.status_code == 201, answer.text
+    found: dict[str, Any] = answer.json()["rule"]
+    return found
+
+
+# ---------------------------------------------------------------------------- grammar
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "an empty fault"),
+        ("latency=fast", "is not a duration like 200ms"),
+        ("latency=uniform(1s)", "uniform() takes two durations"),
+        ("latency=uniform(2s,1s)", "needs low <= high"),
+        ("latency=90s", "at most 60 s"),
+        ("status=abc", "status takes a whole number"),
+        ("status=999", "an HTTP status from 200 to 599"),
+        ("colour=red", "unknown setting 'colour'"),
+        ("503; zvsms-4038", "one error, outage or throttle per fault"),
+        ("$$", "is not a fault"),
+    ],
+)
+def test_a_bad_fault_says_what_is_expected(text: str, message: str) -> None:
+    with pytest.raises(FaultError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_fault(text)
+
+
+def test_the_grammar_reads_every_kind() -> None:
+    assert parse_fault("ZVSMS-4038").error == "zvsms-4038"
+    assert parse_fault("502").outage == 502
+    throttle = parse_fault("throttle; retry-after=5; status=503")
+    assert (throttle.throttle, throttle.retry_after, throttle.status) == (True, 5, 503)
+    latency = parse_fault("latency=normal(200ms,50ms); 503").latency
+    assert latency is not None
+    assert (latency.kind, latency.a, latency.b) == ("normal", 0.2, 0.05)
+    assert parse_fault("latency=1.5s").latency == parse_fault("latency=1500ms").latency
+
+
+# ---------------------------------------------------------------------------- kinds
+
+
+def test_provider_errors_in_each_providers_shape(client: TestClient) -> None:
+    zoho = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "zvsms-4038"})
+    assert (zoho.status_code, zoho.json()["code"]) == (400, "ZVSMS-4038")
+    auth = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "INVALID_OAUTHTOKEN"})
+    assert (auth.status_code, auth.json()["code"]) == (401, "INVALID_OAUTHTOKEN")
+    credit = two_sms(client, **{"X-Mock-Fault": "InsufficientCredit; status=402"})
+    assert credit.status_code == 402
+    assert credit.json()["Error"]["ErrorCode"] == "InsufficientCredit"
+    invalid = two_sms(client, **{"X-Mock-Fault": "invalid_request"})
+    assert invalid.json()["Error"] == {
+        "ErrorCode": "InvalidRequest",
+        "ErrorReason": "The request is invalid.",
+    }
+    assert journal(client) == []  # a faulted request is not a sent message
+
+
+def test_a_faulted_2sms_send_refunds_its_credits(client: TestClient) -> None:
+    two_sms(client, **{"X-Mock-Fault": "503"})
+    detail = two_sms(client).json()["ResponseData"]["Detail"]
+    assert detail["PreTransaction"] == "1000"
+
+
+def test_outages_answer_as_a_gateway_does(client: TestClient) -> None:
+    for status, title in ((500, "Internal Server Error"), (502, "Bad Gateway")):
+        answer = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": str(status)})
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "text/html"
+        assert f"<title>{status} {title}</title>" in answer.text
+        assert "<center>nginx</center>" in answer.text
+
+
+def test_throttling_is_429_with_retry_after(client: TestClient) -> None:
+    answer = two_sms(client, **{"X-Mock-Fault": "throttle; retry-after=7"})
+    assert (answer.status_code, answer.headers["retry-after"]) == (429, "7")
+    assert answer.json()["Error"]["ErrorCode"] == "RateLimited"
+    default = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "throttle"})
+    assert (default.status_code, default.headers["retry-after"]) == (429, "1")
+
+
+def test_latency_delays_and_then_answers(client: TestClient) -> None:
+    started = time.monotonic()
+    answer = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "latency=300ms"})
+    assert time.monotonic() - started >= 0.3
+    assert answer.status_code == 200
+    assert len(journal(client)) == 1  # latency alone: the send goes through
+
+
+def test_faults_apply_after_validation(client: TestClient) -> None:
+    bad = zoho_send(
+        client, {**VALID_SMS, "message": ""}, headers={**ZOHO_AUTH, "X-Mock-Fault": "503"}
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "ZVSMS-4027")
+    bad_header = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "503; 502"})
+    assert bad_header.status_code == 400
+    assert bad_header.json()["message"].startswith("X-Mock-Fault: '503; 502': one error")
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def test_fail_the_next_two_then_succeed_seen_by_a_retrying_client() -> None:
+    with MockServer() as mock:
+        sms = mock.namespace()
+        added = httpx.post(
+            mock.url + "/_mock/faults",
+            params={"namespace": sms.namespace},
+            json={"fault": "503", "when": {"next": 2}},
+        )
+        assert added.status_code == 201
+        statuses = []
+        with httpx.Client() as http:
+            for _attempt in range(5):  # a client retrying 503s, as one with backoff would
+                answer = http.post(
+                    sms.url + ZOHO_PATH,
+                    headers=ZOHO_AUTH,
+                    files={"sms_data": (None, json.dumps(VALID_SMS))},
+                )
+                statuses.append(answer.status_code)
+                if answer.status_code != 503:
+                    break
+        assert statuses == [503, 503, 200]
+        assert len(sms.messages()) == 1
+        listed = httpx.get(mock.url + "/_mock/faults", params={"namespace": sms.namespace}).json()
+        (found,) = listed["rules"]
+        assert (found["seen"], found["hits"]) == (3, 2)
+        assert [f["source"] for f in listed["fired"]] == [f"rule {found['id']}"] * 2
+
+
+def _statuses(client: TestClient, namespace: str, n: int) -> list[int]:
+    headers = {**ZOHO_AUTH, "X-Mock-Namespace": namespace}
+    return [zoho_send(client, headers=headers).status_code for _ in range(n)]
+
+
+def test_every_after_and_sequence_schedules(client: TestClient) -> None:
+    rule(client, "every", fault="503", when={"every": 3})
+    assert _statuses(client, "every", 6) == [200, 200, 503, 200, 200, 503]
+    rule(client, "after", fault="502", when={"after": 2})
+    assert _statuses(client, "after", 4) == [200, 200, 502, 502]
+    rule(client, "seq", when={"sequence": ["503", "zvsms-4038", "ok", "500"]})
+    assert _statuses(client, "seq", 5) == [503, 400, 200, 500, 200]
+
+
+def test_for_seconds_follows_the_namespace_clock() -> None:
+    now = [1_900_000_000.0]
+    with make_client() as c:
+        c.app.state.runtime.use_clock("timed", lambda: now[0])  # type: ignore[attr-defined]
+        rule(c, "timed", fault="503", when={"for_seconds": 60})
+        assert _statuses(c, "timed", 1) == [503]
+        now[0] += 61
+        assert _statuses(c, "timed", 1) == [200]
+
+
+def test_rules_match_by_recipient_sender_and_text(client: TestClient) -> None:
+    rule(client, "m", fault="zvsms-4038", match={"to": r"^\+44", "text": "promo"})
+    headers = {**ZOHO_AUTH, "X-Mock-Namespace": "m"}
+    uk = {**VALID_SMS, "customerNumber": "+447911123456", "message": "big promo"}
+    assert zoho_send(client, uk, headers=headers).status_code == 400
+    assert zoho_send(client, {**uk, "message": "hello"}, headers=headers).status_code == 200
+    assert zoho_send(client, {**VALID_SMS, "message": "promo"}, headers=headers).status_code == 200
+    assert two_sms(client, **{"X-Mock-Namespace": "m"}).status_code == 200  # +1 recipient
+    rule(client, "p", fault="503", match={"provider": "twosms"})
+    assert zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "p"}).status_code == 200
+    assert two_sms(client, **{"X-Mock-Namespace": "p"}).status_code == 503
+
+
+def test_probability_replays_with_the_seed() -> None:
+    def run() -> list[int]:
+        with make_client() as c:
+            assert c.post("/_mock/seed", json={"seed": 42}).json() == {"seed": 42}
+            rule(c, "chaos", fault="503", when={"probability": 0.5})
+            return _statuses(c, "chaos", 30)
+
+    first, second = run(), run()
+    assert first == second
+    assert 5 < first.count(503) < 25
+
+
+def test_rules_are_listed_deleted_and_reset(client: TestClient) -> None:
+    one = rule(client, "x", fault="503")
+    rule(client, "x", fault="502")
+    assert client.delete(f"/_mock/faults/{one['id']}", params={"namespace": "x"}).json() == {
+        "deleted": 1
+    }
+    assert client.delete("/_mock/faults/nope", params={"namespace": "x"}).status_code == 404
+    assert _statuses(client, "x", 1) == [502]
+    client.delete("/_mock/messages", params={"namespace": "x"})  # reset takes the rules too
+    assert client.get("/_mock/faults", params={"namespace": "x"}).json()["rules"] == []
+    assert _statuses(client, "x", 1) == [200]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"when": {"next": 1}}, "a rule needs a fault"),
+        ({"fault": "503", "when": {"next": 0}}, "when.next is a whole number >= 1"),
+        ({"fault": "503", "when": {"soon": 1}}, "when is one of"),
+        ({"fault": "503", "when": {"probability": 2}}, "from 0 to 1"),
+        ({"fault": "503", "match": {"to": "("}}, "match.to: not a regex"),
+        ({"fault": "503", "match": {"colour": "red"}}, "match takes"),
+        ({"fault": "bogus fault"}, "is not a fault"),
+        ({"fault": "503", "extra": 1}, "unknown rule key"),
+    ],
+)
+def test_a_bad_rule_is_refused_naming_the_key(
+    client: TestClient, data: dict[str, Any], message: str
+) -> None:
+    answer = client.post("/_mock/faults", params={"namespace": "b"}, json=data)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+
+
+# ---------------------------------------------------------------------------- magic numbers
+
+
+def test_the_header_the_rule_and_the_magic_number_give_the_same_bytes(
+    client: TestClient,
+) -> None:
+    number = {**VALID_SMS, "customerNumber": "+15555550182"}
+    magic = zoho_send(client, number)
+    header = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "country_not_supported"})
+    rule(client, "r", fault="country_not_supported")
+    ruled = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "r"})
+    assert magic.content == header.content == ruled.content
+    assert magic.json()["code"] == "ZVSMS-4038"
+
+
+def test_the_magic_catalogue_and_its_setting() -> None:
+    with make_client() as c:
+        catalogue = c.get("/_mock/magic").json()
+        assert catalogue["enabled"] is True
+        numbers = {n["number"]: n["does"] for n in catalogue["numbers"]}
+        assert numbers["+15555550183"] == "throttled: 429 with Retry-After: 1"
+        assert "+447700900185" in numbers
+        throttled = zoho_send(c, {**VALID_SMS, "customerNumber": "+15555550183"})
+        assert (throttled.status_code, throttled.headers["retry-after"]) == (429, "1")
+    with make_client(Settings(magic_numbers=False)) as c:
+        plain = zoho_send(c, {**VALID_SMS, "customerNumber": "+15555550183"})
+        assert plain.status_code == 200
+        assert c.get("/_mock/magic").json()["enabled"] is False
+
+
+def test_the_handle_scripts_faults_for_its_namespace() -> None:
+    with MockServer() as mock:
+        sms = mock.namespace()
+        sms.fault(when={"sequence": ["zvsms-4038", "ok"]})
+        with pytest.raises(Exception, match="when is one of"):
+            sms.fault("503", when={"soon": 1})
+        send = {"headers": ZOHO_AUTH, "files": {"sms_data": (None, json.dumps(VALID_SMS))}}
+        codes = [httpx.post(sms.url + ZOHO_PATH, **send).status_code for _ in range(2)]  # type: ignore[arg-type]
+        assert codes == [400, 200]
+        (listed,) = sms.faults()["rules"]
+        assert (listed["seen"], listed["hits"]) == (2, 1)
+        other = mock.namespace()  # rules stay in their namespace
+        assert httpx.post(other.url + ZOHO_PATH, **send).status_code == 200  # type: ignore[arg-type]
