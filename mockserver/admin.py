@@ -232,6 +232,35 @@ def admin_routes(
             raise _Bad(f"no fault rule {rule_id!r} in namespace {namespace!r}", 404)
         return _json({"deleted": 1})
 
+    async def rate_limit(request: Request) -> Response:
+        namespace = _fault_namespace(request)
+        if request.method == "PUT":
+            try:
+                data = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                data = None
+            rate = data.get("rate") if isinstance(data, dict) else None
+            burst = data.get("burst", settings.rate_limit_burst) if isinstance(data, dict) else 0
+            if not (
+                isinstance(rate, int | float)
+                and not isinstance(rate, bool)
+                and 0 < rate <= 1_000_000
+                and type(burst) is int
+                and burst >= 1
+            ):
+                raise _Bad('PUT /_mock/rate-limit takes {"rate": requests per second, "burst": N}')
+            try:
+                faults.set_limit(namespace, float(rate), burst)
+            except FaultError as exc:
+                raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
+        elif request.method == "DELETE":
+            faults.set_limit(namespace, None, 0)
+        limit = faults.limit_of(namespace)
+        body: dict[str, Any] = {"namespace": namespace, "rate": None, "burst": None}
+        if limit is not None:
+            body |= {"rate": limit[0], "burst": limit[1]}
+        return _json(body)
+
     async def magic(request: Request) -> Response:
         return _json(
             {
@@ -299,5 +328,6 @@ def admin_routes(
         Route(f"{PREFIX}/faults", guarded(fault_rules), methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/faults/{{id}}", guarded(fault_rule), methods=["DELETE"]),
         Route(f"{PREFIX}/magic", guarded(magic), methods=["GET"]),
+        Route(f"{PREFIX}/rate-limit", guarded(rate_limit), methods=["GET", "PUT", "DELETE"]),
         Route(f"{PREFIX}/seed", guarded(seed), methods=["POST"]),
     ]

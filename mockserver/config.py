@@ -133,6 +133,14 @@ class Settings:
     #: Magic recipients (+1 555 555 0181 to 0187, +44 7700 900181 to 900187) always get
     #: their fault (README, "Testing failures"); false sends to them like any number.
     magic_numbers: bool = True
+    #: Longest a ``hang`` fault holds a connection before closing it unanswered (seconds).
+    max_hang_seconds: int = 30
+    #: A token-bucket rate limit per namespace (so per credential, when requests name no
+    #: namespace): accepted requests per second, and the burst above it.  None: no limit
+    #: (a namespace can still get one: ``PUT /_mock/rate-limit``).  Beyond it: 429 with
+    #: Retry-After in the provider's shape.
+    rate_limit: float | None = None
+    rate_limit_burst: int = 10
 
     # ---- the runtime
     #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
@@ -237,12 +245,18 @@ class Settings:
             "linger_seconds",
             "linger_idle_seconds",
             "linger_max_bytes",
+            "max_hang_seconds",
+            "rate_limit_burst",
             "zoho_max_message_length",
             "zoho_max_media_files",
             "twosms_token_lifetime_seconds",
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
+        if self.rate_limit is not None and not 0 < self.rate_limit <= 1_000_000:
+            raise MockServerError(
+                "sms-mockserver: setting rate_limit is requests per second, above 0 (or unset)"
+            )
         if self.on_full not in ("evict", "reject"):
             raise MockServerError(
                 f"sms-mockserver: setting on_full must be 'evict' or 'reject', got {self.on_full!r}"
@@ -411,6 +425,7 @@ _KINDS: dict[str, Any] = {
     "allowed_hosts": ("set", None),
     "accept_test_numbers": bool,
     "magic_numbers": bool,
+    "rate_limit": (int, float, None),
 }
 
 

@@ -5,6 +5,8 @@ A fault is written in one grammar wherever it comes from (README, "Testing failu
     zvsms-4038 | invalidrequest | insufficient_credit      a provider error (its code or outcome)
     500 | 502 | 503                                        an outage, as a gateway answers it
     throttle                                               429 with Retry-After
+    reset | hang | truncate | close_after_headers          the connection cut (a real socket)
+    bad_json                                               200 with the success body cut short
     latency=200ms | latency=uniform(100ms,1s)              a delay (also normal(m,sd),
                                                            lognormal(m,sd)), seeded
     status=N  retry-after=S                                modifiers of the error above
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,13 +38,14 @@ from typing import Any
 
 from .config import Settings
 from .errors import FieldProblem, MockServerError
-from .pipeline import Answer, Outcome, Point, Reject
+from .pipeline import CUTS, Answer, Outcome, Point, Reject
 from .runtime import Runtime
 from .store import Store
 
 __all__ = [
     "FAULT_HEADER",
     "MAGIC",
+    "Bucket",
     "Fault",
     "FaultEngine",
     "FaultError",
@@ -100,6 +104,8 @@ class Fault:
     error: str | None = None  # a provider code or shared outcome
     outage: int | None = None  # 500, 502, 503, 504
     throttle: bool = False
+    cut: str | None = None  # reset, hang, truncate, close_after_headers
+    bad_json: bool = False
     status: int | None = None
     retry_after: int | None = None
     latency: Latency | None = None
@@ -107,7 +113,13 @@ class Fault:
     @property
     def answers(self) -> bool:
         """Whether the fault replaces the answer (latency alone does not)."""
-        return self.error is not None or self.outage is not None or self.throttle
+        return (
+            self.error is not None
+            or self.outage is not None
+            or self.throttle
+            or self.cut is not None
+            or self.bad_json
+        )
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)?")
@@ -171,16 +183,23 @@ def parse_fault(text: str) -> Fault:
         elif name == "throttle":
             values["throttle"] = True
             answers += 1
+        elif name in CUTS:
+            values["cut"] = name
+            answers += 1
+        elif name == "bad_json":
+            values["bad_json"] = True
+            answers += 1
         elif re.fullmatch(r"[a-z0-9_.-]+", name):
             values["error"] = name
             answers += 1
         else:
             raise FaultError(
                 f"sms-mockserver: {item!r} is not a fault; use a provider error code "
-                "(zvsms-4038, InsufficientCredit), 500/502/503/504, throttle or latency=…"
+                "(zvsms-4038, InsufficientCredit), 500/502/503/504, throttle, reset, hang, "
+                "truncate, close_after_headers, bad_json or latency=…"
             )
     if answers > 1:
-        raise FaultError(f"sms-mockserver: {text!r}: one error, outage or throttle per fault")
+        raise FaultError(f"sms-mockserver: {text!r}: one answer (an error, an outage, …) per fault")
     return Fault(**values)
 
 
@@ -324,6 +343,25 @@ for _n in list(MAGIC):  # the same outcomes in Ofcom's drama range, for UK sende
     MAGIC["+447700900" + _n[-3:]] = MAGIC[_n]
 
 
+@dataclass(slots=True)
+class Bucket:
+    """A token bucket: ``rate`` tokens a second up to ``burst``; a request takes one."""
+
+    rate: float
+    burst: int
+    tokens: float = 0.0
+    at: float = 0.0
+
+    def take(self, now: float) -> float:
+        """Take a token: 0.0 when there was one, else the seconds until there is."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
 class FaultEngine:
     """The post-fault hook of the pipeline: rules, the header and magic recipients."""
 
@@ -334,6 +372,42 @@ class FaultEngine:
         self.magic = {n: parse_fault(f) for n, (f, _) in MAGIC.items()}
         self._rules: OrderedDict[str, list[Rule]] = OrderedDict()  # namespace -> rules
         self._fired: dict[str, deque[dict[str, Any]]] = {}
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
+        #: Rate limits set for one namespace (PUT /_mock/rate-limit): (rate, burst).
+        self.limits: dict[str, tuple[float, int]] = {}
+
+    # ---------------------------------------------------------- the rate limit
+
+    def set_limit(self, namespace: str, rate: float | None, burst: int) -> None:
+        """Give a namespace its own rate limit (None: back to the setting's)."""
+        self._buckets.pop(namespace, None)
+        if rate is None:
+            self.limits.pop(namespace, None)
+        else:
+            if len(self.limits) >= self.settings.max_namespaces and namespace not in self.limits:
+                raise FaultError("sms-mockserver: too many namespaces with their own rate limit")
+            self.limits[namespace] = (rate, burst)
+
+    def limit_of(self, namespace: str) -> tuple[float, int] | None:
+        """The rate limit a namespace runs under: (requests per second, burst), or None."""
+        own = self.limits.get(namespace)
+        if own is not None:
+            return own
+        rate = self.settings.rate_limit
+        return None if rate is None else (float(rate), self.settings.rate_limit_burst)
+
+    def _throttled(self, namespace: str) -> float:
+        """Seconds until the namespace's bucket has a token (0.0: it had one, now taken)."""
+        limit = self.limit_of(namespace)
+        if limit is None:
+            return 0.0
+        bucket = self._buckets.get(namespace)
+        now = time.monotonic()
+        if bucket is None:
+            bucket = self._buckets[namespace] = Bucket(limit[0], limit[1], limit[1], now)
+            while len(self._buckets) > self.settings.max_namespaces:
+                self._buckets.popitem(last=False)
+        return bucket.take(now)
 
     # ---------------------------------------------------------- rules, per namespace
 
@@ -390,9 +464,13 @@ class FaultEngine:
         if namespace is None:
             self._rules.clear()
             self._fired.clear()
+            self._buckets.clear()
+            self.limits.clear()
         else:
             self._rules.pop(namespace, None)
             self._fired.pop(namespace, None)
+            self._buckets.pop(namespace, None)
+            self.limits.pop(namespace, None)
 
     def fired(self, namespace: str) -> list[dict[str, Any]]:
         """The faults fired in a namespace, oldest first (the last FIRED_KEPT)."""
@@ -402,6 +480,16 @@ class FaultEngine:
 
     async def __call__(self, point: Point, outcome: Outcome) -> Reject | Answer | None:
         """Choose and apply the fault of one accepted request (None: no fault)."""
+        if self.limits or self.settings.rate_limit is not None:
+            wait = self._throttled(point.namespace)
+            if wait:
+                return Reject(
+                    "rate_limited",
+                    detail="Too many requests; retry after the Retry-After seconds",
+                    status=429,
+                    headers=(("Retry-After", str(max(1, math.ceil(wait)))),),
+                    violation=False,
+                )
         header = point.incoming.headers.get(FAULT_HEADER)
         rules = self._rules.get(point.namespace)
         if rules is None:
@@ -441,11 +529,20 @@ class FaultEngine:
         self._log(point, fault, source, now)
         if fault.latency is not None:
             await asyncio.sleep(fault.latency.draw(self.runtime))
-        return self.answer(fault, point)
+        return self.answer(fault, point, outcome)
 
-    def answer(self, fault: Fault, point: Point) -> Reject | Answer | None:
+    def answer(self, fault: Fault, point: Point, outcome: Outcome) -> Reject | Answer | None:
         """What a fault answers (None for a latency alone: the request goes on)."""
         headers = (("Retry-After", str(fault.retry_after)),) if fault.retry_after else ()
+        if fault.cut is not None or fault.bad_json:
+            # The success answer the request would have had, then cut.
+            whole = point.operation.render(outcome)
+            if fault.bad_json:
+                body = whole.body[: max(1, len(whole.body) // 2)]
+                return Answer(fault.status or 200, body, headers)
+            hold = float(self.settings.max_hang_seconds)
+            cut = fault.cut or "reset"
+            return Answer(fault.status or whole.status, whole.body, headers, cut=cut, hold=hold)
         if fault.outage is not None:
             title = _GATEWAY[fault.outage]
             body = (
@@ -464,9 +561,9 @@ class FaultEngine:
             )
         if fault.error is not None:
             resolve = getattr(point.operation, "fault_outcome", None)
-            outcome = resolve(fault.error) if resolve is not None else fault.error
+            name = resolve(fault.error) if resolve is not None else fault.error
             # No detail: the provider's own documented wording, whatever chose the fault.
-            return Reject(outcome, status=fault.status, headers=headers, violation=False)
+            return Reject(str(name), status=fault.status, headers=headers, violation=False)
         return None
 
     def _log(self, point: Point, fault: Fault, source: str, now: float) -> None:

@@ -38,11 +38,14 @@ from .store import DEFAULT_NAMESPACE, SHARED, Store, Submission, Violation
 from .store.records import RecordBounds, bound_value
 
 __all__ = [
+    "CONNECTION_EXTENSION",
+    "CUTS",
     "NAMESPACE_HEADER",
     "OFFLOAD_BYTES",
     "Accounts",
     "Answer",
     "BodyDeadlines",
+    "ConnectionFaultError",
     "Context",
     "Endpoint",
     "Hooks",
@@ -55,6 +58,11 @@ __all__ = [
 
 #: Header that picks the state partition a request belongs to.
 NAMESPACE_HEADER = "x-mock-namespace"
+#: ASGI scope extension through which an answer cuts its connection (connection faults):
+#: set by the server's protocol (:mod:`mockserver.serving`), absent in-process.
+CONNECTION_EXTENSION = "sms_mockserver.connection"
+#: How a connection fault ends a request (:attr:`Answer.cut`).
+CUTS = frozenset({"reset", "hang", "truncate", "close_after_headers"})
 #: Bodies larger than this are parsed (and their answers composed) in a worker thread, so
 #: that other clients are answered meanwhile; below it the thread hop costs more than it saves.
 OFFLOAD_BYTES = 64 * 1024
@@ -144,6 +152,10 @@ class Answer:
     #: None leaves the choice to the operation's ``response_type`` (content negotiation);
     #: a value is sent as it is.
     content_type: bytes | None = None
+    #: A connection fault (one of :data:`CUTS`): the connection is reset, held for ``hold``
+    #: seconds and closed, closed after the headers, or closed half way through the body.
+    cut: str = ""
+    hold: float = 0.0
 
 
 class Accounts:
@@ -322,6 +334,9 @@ class Endpoint:
             (b"content-type", ctype),
         ]
         raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+        if answer.cut:
+            await _cut(scope, send, answer, raw)
+            return
         await send({"type": "http.response.start", "status": answer.status, "headers": raw})
         await send({"type": "http.response.body", "body": answer.body})
 
@@ -466,6 +481,32 @@ class Endpoint:
                 )
             )
         await self.store.record_violations(ctx.namespace, violations)
+
+
+class ConnectionFaultError(ConnectionError):
+    """A connection fault in-process (no socket to cut): raised to the ASGI server, which
+    is how ``httpx.ASGITransport`` and Starlette's ``TestClient`` show a broken connection."""
+
+
+async def _cut(scope: Scope, send: Send, answer: Answer, raw: list[tuple[bytes, bytes]]) -> None:
+    """Carry out a connection fault (:attr:`Answer.cut`) on the request's connection."""
+    control = scope.get("extensions", {}).get(CONNECTION_EXTENSION)
+    if control is None:
+        raise ConnectionFaultError(
+            f"sms-mockserver: connection fault {answer.cut!r} (in-process, a transport error)"
+        )
+    if answer.cut == "reset":
+        control.reset()
+        return
+    if answer.cut == "hang":
+        await asyncio.sleep(answer.hold)  # the client times out first, or the cap ends it
+        control.close()
+        return
+    await send({"type": "http.response.start", "status": answer.status, "headers": raw})
+    if answer.cut == "truncate":
+        half = answer.body[: len(answer.body) // 2]
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+    control.close()
 
 
 def _too_large(limit: int) -> Reject:

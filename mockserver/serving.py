@@ -20,6 +20,9 @@ most ``linger_seconds`` in all, ``linger_idle_seconds`` between reads and
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from typing import Any
 
 import uvicorn
@@ -27,8 +30,38 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .config import Settings
+from .pipeline import CONNECTION_EXTENSION
 
-__all__ = ["uvicorn_config"]
+__all__ = ["CONNECTION_EXTENSION", "ConnectionControl", "uvicorn_config"]
+
+
+class ConnectionControl:
+    """What a connection fault may do to the request's connection (scope extension
+    :data:`CONNECTION_EXTENSION`)."""
+
+    def __init__(self, protocol: _TimedProtocol) -> None:
+        self._protocol = protocol
+
+    def _done(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None:  # nobody to answer: uvicorn must not add a 500 of its own
+            cycle.disconnected = True
+            cycle.message_event.set()
+
+    def reset(self) -> None:
+        """Reset the connection (TCP RST, nothing more is sent)."""
+        transport = self._protocol.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        self._done()
+
+    def close(self) -> None:
+        """Close the connection after what was written so far (an answer cut short)."""
+        self._protocol.transport.close()
+        self._done()
 
 
 class _LingeringTransport:
@@ -99,6 +132,8 @@ class _TimedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.cycle is not None:
             self.cycle.transport = _LingeringTransport(self, self.transport)  # type: ignore[assignment]
+            scope: dict[str, Any] = self.cycle.scope  # type: ignore[assignment]
+            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = ConnectionControl(self)
 
     def on_response_complete(self) -> None:
         if self.lingering:  # no keep-alive timer, no next request: the connection is ending

@@ -51,7 +51,7 @@ def rule(client: TestClient, namespace: str, **data: Any) -> dict[str, Any]:
         ("status=abc", "status takes a whole number"),
         ("status=999", "an HTTP status from 200 to 599"),
         ("colour=red", "unknown setting 'colour'"),
-        ("503; zvsms-4038", "one error, outage or throttle per fault"),
+        ("503; zvsms-4038", "one answer (an error, an outage, …) per fault"),
         ("$$", "is not a fault"),
     ],
 )
@@ -128,7 +128,7 @@ def test_faults_apply_after_validation(client: TestClient) -> None:
     assert (bad.status_code, bad.json()["code"]) == (400, "ZVSMS-4027")
     bad_header = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "503; 502"})
     assert bad_header.status_code == 400
-    assert bad_header.json()["message"].startswith("X-Mock-Fault: '503; 502': one error")
+    assert bad_header.json()["message"].startswith("X-Mock-Fault: '503; 502': one answer")
 
 
 # ---------------------------------------------------------------------------- rules
@@ -288,3 +288,105 @@ def test_the_handle_scripts_faults_for_its_namespace() -> None:
         assert (listed["seen"], listed["hits"]) == (2, 1)
         other = mock.namespace()  # rules stay in their namespace
         assert httpx.post(other.url + ZOHO_PATH, **send).status_code == 200  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- connections
+
+
+@pytest.fixture(scope="module")
+def live() -> Any:
+    with MockServer(settings=Settings(max_hang_seconds=1)) as mock:
+        yield mock
+
+
+def _send(url: str, fault: str, timeout: float = 10) -> httpx.Response:
+    return httpx.post(
+        url + ZOHO_PATH,
+        headers={**ZOHO_AUTH, "X-Mock-Fault": fault},
+        files={"sms_data": (None, json.dumps(VALID_SMS))},
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("reset", httpx.ReadError, "Connection reset by peer"),
+        ("truncate", httpx.RemoteProtocolError, "without sending complete message body"),
+        ("close_after_headers", httpx.RemoteProtocolError, "received 0 bytes"),
+    ],
+)
+def test_connection_faults_break_the_connection(
+    live: MockServer, fault: str, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        _send(live.url, fault)
+    assert _send(live.url, "latency=0ms").status_code == 200  # the server goes on
+
+
+def test_a_hung_connection_is_released_by_the_server_cap(live: MockServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(httpx.RemoteProtocolError, match="Server disconnected"):
+        _send(live.url, "hang")
+    assert 0.9 < time.monotonic() - started < 5  # max_hang_seconds = 1
+    with pytest.raises(httpx.ReadTimeout):  # a client's own timeout comes first
+        _send(live.url, "hang", timeout=0.3)
+
+
+def test_bad_json_is_a_200_cut_short(live: MockServer) -> None:
+    answer = _send(live.url, "bad_json")
+    assert answer.status_code == 200
+    assert answer.content.startswith(b'{"code":"ZVSMS-2000"')
+    with pytest.raises(json.JSONDecodeError):
+        answer.json()
+
+
+def test_in_process_a_connection_fault_is_a_transport_error(client: TestClient) -> None:
+    with pytest.raises(ConnectionError, match="connection fault 'reset'"):
+        zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "reset"})
+
+
+# ---------------------------------------------------------------------------- rate limit
+
+
+def test_the_rate_limit_holds_its_rate_under_load() -> None:
+    import concurrent.futures
+
+    rate, burst, seconds = 40.0, 5, 2.0
+    with MockServer(settings=Settings(rate_limit=rate, rate_limit_burst=burst)) as mock:
+        sms = mock.namespace()
+
+        def hammer() -> list[int]:
+            codes = []
+            deadline = time.monotonic() + seconds
+            with httpx.Client() as http:
+                while time.monotonic() < deadline:
+                    answer = http.post(
+                        sms.url + ZOHO_PATH,
+                        headers=ZOHO_AUTH,
+                        files={"sms_data": (None, json.dumps(VALID_SMS))},
+                    )
+                    codes.append(answer.status_code)
+                    if answer.status_code == 429:
+                        assert answer.headers["retry-after"] == "1"
+            return codes
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            codes = [c for found in pool.map(lambda _: hammer(), range(4)) for c in found]
+    accepted = codes.count(200)
+    expected = burst + rate * seconds
+    assert codes.count(429) > accepted  # the load was well above the rate
+    assert abs(accepted - expected) <= 0.1 * expected, (accepted, expected)
+
+
+def test_a_namespace_gets_its_own_rate_limit(client: TestClient) -> None:
+    put = client.put(
+        "/_mock/rate-limit", params={"namespace": "slow"}, json={"rate": 1, "burst": 2}
+    )
+    assert put.json() == {"namespace": "slow", "rate": 1.0, "burst": 2}
+    assert _statuses(client, "slow", 3) == [200, 200, 429]
+    assert _statuses(client, "fast", 3) == [200, 200, 200]  # others: no limit
+    bad = client.put("/_mock/rate-limit", params={"namespace": "x"}, json={"rate": 0})
+    assert bad.status_code == 400
+    client.delete("/_mock/rate-limit", params={"namespace": "slow"})
+    assert client.get("/_mock/rate-limit", params={"namespace": "slow"}).json()["rate"] is None
