@@ -7,6 +7,7 @@ A fault is written in one grammar wherever it comes from (README, "Testing failu
     throttle                                               429 with Retry-After
     reset | hang | truncate | close_after_headers          the connection cut (a real socket)
     bad_json                                               200 with the success body cut short
+    undelivered (or failed)                                accepted, then the messages fail
     latency=200ms | latency=uniform(100ms,1s)              a delay (also normal(m,sd),
                                                            lognormal(m,sd)), seeded
     status=N  retry-after=S                                modifiers of the error above
@@ -106,6 +107,7 @@ class Fault:
     throttle: bool = False
     cut: str | None = None  # reset, hang, truncate, close_after_headers
     bad_json: bool = False
+    undelivered: bool = False
     status: int | None = None
     retry_after: int | None = None
     latency: Latency | None = None
@@ -119,6 +121,7 @@ class Fault:
             or self.throttle
             or self.cut is not None
             or self.bad_json
+            or self.undelivered
         )
 
 
@@ -188,6 +191,9 @@ def parse_fault(text: str) -> Fault:
             answers += 1
         elif name == "bad_json":
             values["bad_json"] = True
+            answers += 1
+        elif name in ("undelivered", "failed"):
+            values["undelivered"] = True
             answers += 1
         elif re.fullmatch(r"[a-z0-9_.-]+", name):
             values["error"] = name
@@ -338,6 +344,7 @@ MAGIC: dict[str, tuple[str, str]] = {
     "+15555550185": ("503", "provider outage: 503 from the gateway"),
     "+15555550186": ("unauthorized", "token refused: 401"),
     "+15555550187": ("latency=2s", "accepted after 2 seconds"),
+    "+15555550188": ("undelivered", "accepted, then undelivered (2sms: failed), with a reason"),
 }
 for _n in list(MAGIC):  # the same outcomes in Ofcom's drama range, for UK senders
     MAGIC["+447700900" + _n[-3:]] = MAGIC[_n]
@@ -478,7 +485,7 @@ class FaultEngine:
 
     # ---------------------------------------------------------- the hook
 
-    async def __call__(self, point: Point, outcome: Outcome) -> Reject | Answer | None:
+    async def __call__(self, point: Point, outcome: Outcome) -> Reject | Answer | Outcome | None:
         """Choose and apply the fault of one accepted request (None: no fault)."""
         if self.limits or self.settings.rate_limit is not None:
             wait = self._throttled(point.namespace)
@@ -531,9 +538,13 @@ class FaultEngine:
             await asyncio.sleep(fault.latency.draw(self.runtime))
         return self.answer(fault, point, outcome)
 
-    def answer(self, fault: Fault, point: Point, outcome: Outcome) -> Reject | Answer | None:
+    def answer(
+        self, fault: Fault, point: Point, outcome: Outcome
+    ) -> Reject | Answer | Outcome | None:
         """What a fault answers (None for a latency alone: the request goes on)."""
         headers = (("Retry-After", str(fault.retry_after)),) if fault.retry_after else ()
+        if fault.undelivered and outcome.submission is not None:
+            return self._undelivered(point, outcome)
         if fault.cut is not None or fault.bad_json:
             # The success answer the request would have had, then cut.
             whole = point.operation.render(outcome)
@@ -565,6 +576,26 @@ class FaultEngine:
             # No detail: the provider's own documented wording, whatever chose the fault.
             return Reject(str(name), status=fault.status, headers=headers, violation=False)
         return None
+
+    def _undelivered(self, point: Point, outcome: Outcome) -> Outcome:
+        """The send as accepted; once stored, each of its messages ends undelivered (Zoho's
+        word) or failed (2sms's), with a carrier reason, on the namespace's clock."""
+        submission = outcome.submission
+        assert submission is not None
+        status = "undelivered" if point.operation.provider == "zoho_voice" else "failed"
+        reason = "the carrier reported the message undelivered (fault injected by sms-mockserver)"
+        namespace = point.namespace
+        before = outcome.then
+
+        async def fail() -> None:
+            if before is not None:
+                await before()
+            at = self.runtime.now(namespace)
+            for recipient in submission.recipients:
+                await self.store.set_status(recipient.id, namespace, status, at, reason)
+
+        outcome.then = fail
+        return outcome
 
     def _log(self, point: Point, fault: Fault, source: str, now: float) -> None:
         log = self._fired.setdefault(point.namespace, deque(maxlen=FIRED_KEPT))

@@ -133,13 +133,15 @@ class Outcome:
 
     ``body`` is the provider's answer as data (``render`` turns it into bytes);
     ``submission`` is stored before the answer is sent (its ``response`` is set to the
-    rendered bytes); ``undo`` runs if the store refuses it (a credit refund).
+    rendered bytes); ``undo`` runs if the store refuses it (a credit refund); ``then`` runs
+    once it is stored (a post-accept fault changing the messages' status).
     """
 
     body: Any
     status: int = 200
     submission: Submission | None = None
     undo: Callable[[], Awaitable[Any]] | None = None
+    then: Callable[[], Awaitable[Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -397,6 +399,8 @@ class Endpoint:
                         await outcome.undo()
                     detail = str(exc).removeprefix("sms-mockserver: ")
                     raise Reject("store_full", detail=detail, status=507) from None
+                if outcome.then is not None:
+                    await outcome.then()
         except Reject as reject:
             if reject.violation:
                 ignored += reject.problems

@@ -390,3 +390,20 @@ def test_a_namespace_gets_its_own_rate_limit(client: TestClient) -> None:
     assert bad.status_code == 400
     client.delete("/_mock/rate-limit", params={"namespace": "slow"})
     assert client.get("/_mock/rate-limit", params={"namespace": "slow"}).json()["rate"] is None
+
+
+# ---------------------------------------------------------------------------- post-accept
+
+
+def test_a_post_accept_fault_keeps_the_send_and_fails_its_messages(client: TestClient) -> None:
+    answer = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "undelivered"})
+    assert (answer.status_code, answer.json()["code"]) == (200, "ZVSMS-2000")
+    (message,) = journal(client)
+    assert message.status == "undelivered"
+    assert [h.status for h in message.history] == ["queued", "undelivered"]
+    assert "carrier reported the message undelivered" in (message.history[-1].reason or "")
+    assert two_sms(client, **{"X-Mock-Fault": "failed"}).status_code == 200
+    assert journal(client, provider="twosms")[0].status == "failed"
+    magic = zoho_send(client, {**VALID_SMS, "customerNumber": "+15555550188"})
+    assert magic.status_code == 200
+    assert journal(client, to="+15555550188")[0].status == "undelivered"
