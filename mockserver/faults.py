@@ -534,6 +534,8 @@ class FaultEngine:
         if fault is None:
             return None
         self._log(point, fault, source, now)
+        if outcome.submission is not None:  # shown with the request when it is kept
+            outcome.submission.faults = (*outcome.submission.faults, f"{fault.text} ({source})")
         if fault.latency is not None:
             await asyncio.sleep(fault.latency.draw(self.runtime))
         return self.answer(fault, point, outcome)

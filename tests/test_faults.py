@@ -13,7 +13,16 @@ from starlette.testclient import TestClient
 from mockserver import MockServer, Settings
 from mockserver.faults import FaultError, parse_fault
 
-from .conftest import VALID_SMS, WORKED, ZOHO_AUTH, ZOHO_PATH, journal, make_client, zoho_send
+from .conftest import (
+    VALID_SMS,
+    WORKED,
+    ZOHO_AUTH,
+    ZOHO_PATH,
+    exchange,
+    journal,
+    make_client,
+    zoho_send,
+)
 
 SEND = "/api/v2/sms/messages"
 
@@ -118,7 +127,8 @@ def test_latency_delays_and_then_answers(client: TestClient) -> None:
     answer = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Fault": "latency=300ms"})
     assert time.monotonic() - started >= 0.3
     assert answer.status_code == 200
-    assert len(journal(client)) == 1  # latency alone: the send goes through
+    (message,) = journal(client)  # latency alone: the send goes through, the fault noted
+    assert exchange(client, message.id)["faults"] == ["latency=300ms (header)"]
 
 
 def test_faults_apply_after_validation(client: TestClient) -> None:

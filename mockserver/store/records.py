@@ -99,6 +99,8 @@ class Submission:
     #: encoded bytes that were sent (then kept as they are, not encoded again).
     status_code: int = 200
     response: Any = None
+    #: The faults that fired on the request and let it through (latency, post-accept).
+    faults: tuple[str, ...] = ()
     #: The three encoded parts, once :meth:`encode` has made them.
     encoded: tuple[bytes, bytes, list[bytes]] | None = field(
         default=None, repr=False, compare=False
@@ -142,6 +144,7 @@ class Submission:
                         if isinstance(self.response, bytes)
                         else self.response
                     ),
+                    **({"faults": list(self.faults)} if self.faults else {}),
                 },
                 default=_fallback,
             )
