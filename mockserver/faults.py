@@ -376,7 +376,9 @@ class FaultEngine:
         self.store = store
         self.runtime = runtime
         self.settings = settings
-        self.magic = {n: parse_fault(f) for n, (f, _) in MAGIC.items()}
+        self.magic = (
+            {n: parse_fault(f) for n, (f, _) in MAGIC.items()} if settings.magic_numbers else {}
+        )
         self._rules: OrderedDict[str, list[Rule]] = OrderedDict()  # namespace -> rules
         self._fired: dict[str, deque[dict[str, Any]]] = {}
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
@@ -503,7 +505,7 @@ class FaultEngine:
             rules = await self.rules(point.namespace)
         fault: Fault | None = None
         source = ""
-        now = point.context.now()
+        now = point.context.now() if rules else 0.0
         for rule in rules:
             if rule.matches(point, outcome):
                 chosen = rule.choose(self.runtime, now)
@@ -525,7 +527,7 @@ class FaultEngine:
                     violation=False,  # the mock's own header, not the provider's contract
                 ) from None
             source = "header"
-        if fault is None and self.settings.magic_numbers and outcome.submission is not None:
+        if fault is None and self.magic and outcome.submission is not None:
             for recipient in outcome.submission.recipients:
                 magic = self.magic.get(recipient.to)
                 if magic is not None:
@@ -533,6 +535,8 @@ class FaultEngine:
                     break
         if fault is None:
             return None
+        if not now:
+            now = point.context.now()
         self._log(point, fault, source, now)
         if outcome.submission is not None:  # shown with the request when it is kept
             outcome.submission.faults = (*outcome.submission.faults, f"{fault.text} ({source})")

@@ -272,7 +272,9 @@ class Operation(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: made for every accepted request once a post-fault hook is set (the fault
+# engine always is), and a frozen dataclass's __init__ costs an object.__setattr__ per field.
+@dataclass(slots=True)
 class Point:
     """Where a fault hook is called: the operation, the namespace and the request.
 
