@@ -60,19 +60,53 @@ class ConnectionControl:
 
     def close(self) -> None:
         """Close the connection after what was written so far (an answer cut short)."""
+        cycle = self._protocol.cycle
+        held = cycle.transport if cycle is not None else None
+        if isinstance(held, _LingeringTransport):
+            held.flush()  # the head it holds goes out first
         self._protocol.transport.close()
         self._done()
 
 
 class _LingeringTransport:
     """The transport a request's cycle writes to: ``close()`` lingers while the request's
-    body is still coming (everything else goes to the real transport)."""
+    body is still coming, and an answer's head and body go out in one write (everything
+    else goes to the real transport).
+
+    uvicorn writes the status line and headers when the app starts its answer and the body
+    when it sends it: two ``send`` system calls for every answer.  The mock sends both in the
+    same turn of the event loop, so the head is held until the body comes (or the turn ends)
+    and the two go out together: one system call.
+    """
 
     def __init__(self, protocol: _TimedProtocol, transport: asyncio.Transport) -> None:
         self._protocol = protocol
         self._transport = transport
+        self._held: bytes | None = None
+        self._writes = 0
+
+    def write(self, data: bytes) -> None:
+        self._writes += 1
+        if self._writes == 1:  # the head: held until the body, or the end of this turn
+            self._held = bytes(data)
+            self._protocol.loop.call_soon(self.flush)
+            return
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = held + data
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write the head held back, if any."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
 
     def close(self) -> None:
+        self.flush()
         cycle = self._protocol.cycle
         if cycle is not None and cycle.more_body and not self._transport.is_closing():
             self._protocol.linger()
