@@ -369,6 +369,12 @@ class Bucket:
         return (1 - self.tokens) / self.rate
 
 
+def _restored(saved: Mapping[str, Any]) -> Rule:
+    """A rule as :meth:`FaultEngine._save` kept it (with its id and creation time)."""
+    data = {k: v for k, v in saved.items() if k in ("fault", "match", "when")}
+    return Rule.from_json(data, str(saved["id"]), float(saved["created_at"]))
+
+
 class FaultEngine:
     """The post-fault hook of the pipeline: rules, the header and magic recipients."""
 
@@ -425,7 +431,7 @@ class FaultEngine:
         found = self._rules.get(namespace)
         if found is None:
             saved = await self.store.get_control(namespace, "faults")
-            found = [Rule.from_json(r, r["id"], r["created_at"]) for r in (saved or [])]
+            found = [_restored(r) for r in (saved or [])]
             self._rules[namespace] = found
             while len(self._rules) > self.settings.max_namespaces:
                 self._rules.popitem(last=False)

@@ -417,3 +417,19 @@ def test_a_post_accept_fault_keeps_the_send_and_fails_its_messages(client: TestC
     magic = zoho_send(client, {**VALID_SMS, "customerNumber": "+15555550188"})
     assert magic.status_code == 200
     assert journal(client, to="+15555550188")[0].status == "undelivered"
+
+
+def test_rules_outlive_a_restart_with_the_sqlite_store(tmp_path: Any) -> None:
+    from mockserver import create_app
+    from mockserver.store.urls import store_from_url
+
+    url = f"sqlite://{tmp_path / 'journal.sqlite3'}"
+    settings = Settings()
+    with TestClient(create_app(store=store_from_url(url, settings.store_limits()))) as c:
+        rule(c, "kept", fault="503", when={"next": 2})
+        assert _statuses(c, "kept", 1) == [503]
+    with TestClient(create_app(store=store_from_url(url, settings.store_limits()))) as c:
+        (found,) = c.get("/_mock/faults", params={"namespace": "kept"}).json()["rules"]
+        assert found["fault"] == "503"
+        # The counts start again with the process (they are kept in memory).
+        assert _statuses(c, "kept", 3) == [503, 503, 200]
