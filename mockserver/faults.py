@@ -239,10 +239,16 @@ class Rule:
         unknown = set(data) - {"fault", "match", "when"}
         if unknown:
             raise FaultError(f"sms-mockserver: unknown rule key(s) {sorted(unknown)}")
-        match = data.get("match") or {}
-        when = data.get("when") or {}
-        if not isinstance(match, Mapping) or set(match) - _MATCH:
-            raise FaultError(f"sms-mockserver: match takes {sorted(_MATCH)}, got {match!r}")
+        match = data.get("match", {})
+        when = data.get("when", {})
+        if (
+            not isinstance(match, Mapping)
+            or set(match) - _MATCH
+            or not all(isinstance(v, str) for v in match.values())
+        ):
+            raise FaultError(
+                f"sms-mockserver: match takes {sorted(_MATCH)}, each a string, got {match!r}"
+            )
         if not isinstance(when, Mapping) or len(when) > 1 or set(when) - _WHEN:
             raise FaultError(
                 f'sms-mockserver: when is one of {sorted(_WHEN)} (e.g. {{"next": 2}}), got {when!r}'
@@ -254,19 +260,25 @@ class Rule:
             steps = when["sequence"]
             if not isinstance(steps, list) or not steps:
                 raise FaultError('sms-mockserver: sequence is a list, e.g. ["503", "503", "ok"]')
-            rule.sequence = [None if s == "ok" else parse_fault(str(s)) for s in steps]
+            if not all(isinstance(step, str) for step in steps):
+                raise FaultError('sms-mockserver: every step of a sequence is a fault or "ok"')
+            rule.sequence = [None if step == "ok" else parse_fault(step) for step in steps]
         else:
             if not isinstance(rule.fault, str):
                 raise FaultError('sms-mockserver: a rule needs a fault, e.g. "fault": "503"')
             rule.parsed = parse_fault(rule.fault)
         for key, number in (("next", 1), ("every", 1), ("after", 0)):
-            if key in when and not (isinstance(when[key], int) and when[key] >= number):
+            if key in when and not (type(when[key]) is int and when[key] >= number):
                 raise FaultError(f"sms-mockserver: when.{key} is a whole number >= {number}")
         p = when.get("probability")
-        if "probability" in when and not (isinstance(p, int | float) and 0 <= p <= 1):
+        if "probability" in when and not (
+            isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1
+        ):
             raise FaultError("sms-mockserver: when.probability is a number from 0 to 1")
         t = when.get("for_seconds")
-        if "for_seconds" in when and not (isinstance(t, int | float) and t > 0):
+        if "for_seconds" in when and not (
+            isinstance(t, int | float) and not isinstance(t, bool) and t > 0
+        ):
             raise FaultError("sms-mockserver: when.for_seconds is a number of seconds above 0")
         for key in ("to", "sender", "text"):
             if key in rule.match:

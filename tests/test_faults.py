@@ -245,6 +245,10 @@ def test_rules_are_listed_deleted_and_reset(client: TestClient) -> None:
         ({"fault": "503", "match": {"colour": "red"}}, "match takes"),
         ({"fault": "bogus fault"}, "is not a fault"),
         ({"fault": "503", "extra": 1}, "unknown rule key"),
+        ({"fault": "503", "when": []}, "when is one of"),
+        ({"fault": "503", "when": {"next": True}}, "when.next is a whole number"),
+        ({"fault": "503", "match": {"to": 5}}, "each a string"),
+        ({"when": {"sequence": [None]}}, "every step of a sequence"),
     ],
 )
 def test_a_bad_rule_is_refused_naming_the_key(
