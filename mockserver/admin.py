@@ -6,6 +6,8 @@ longer than one page takes, whatever is stored.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -17,8 +19,10 @@ from starlette.routing import Route
 from .access import admin_authorized
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
+from .errors import MockServerError
 from .faults import MAGIC, FaultEngine, FaultError
-from .runtime import Runtime
+from .lifecycle import Lifecycle, LifecycleError
+from .runtime import Runtime, VirtualClock
 from .sms import parse_number
 from .store import DEFAULT_NAMESPACE, MessageFilter, Page, Store
 
@@ -33,6 +37,37 @@ DEFAULT_WAIT = 10.0
 
 _MESSAGE_FILTERS = frozenset({"namespace", "provider", "to", "status", "text", "submission_id"})
 _PAGING = frozenset({"cursor", "limit", "order"})
+
+
+_CLOCK_VERBS = frozenset({"freeze", "set", "advance", "real"})
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+
+
+def _duration_of(value: Any) -> float:
+    """Seconds of an ``advance``: a number, or text such as ``90s``, ``1h30m``, ``2d``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().lower()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise ValueError(f"advance takes seconds or a duration such as 90s or 1h30m, got {value!r}")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+    return sum(float(a) * scale[b] for a, b in parts)
+
+
+def _epoch_of(value: Any) -> float:
+    """Epoch seconds of a ``set``: a number, or an ISO 8601 time with its offset."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ValueError(
+            f"set takes epoch seconds or an ISO 8601 time with an offset, got {value!r}"
+        )
+    return when.timestamp()
 
 
 class _Bad(Exception):
@@ -116,10 +151,15 @@ def _page(items_key: str, page: Page) -> dict[str, Any]:
 
 
 def admin_routes(
-    store: Store, version: str, settings: Settings, runtime: Runtime, faults: FaultEngine
+    store: Store,
+    version: str,
+    settings: Settings,
+    runtime: Runtime,
+    faults: FaultEngine,
+    lifecycle: Lifecycle,
 ) -> list[Route]:
     """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
-    change them; fault rules go to ``faults``."""
+    change them; fault rules go to ``faults``, clocks and forced states to ``lifecycle``."""
 
     async def health(request: Request) -> Response:
         return _json(
@@ -130,6 +170,7 @@ def admin_routes(
                 # The random source's seed: `serve --seed N` replays this run's ids.
                 "seed": runtime.seed,
                 "store": await store.usage(),
+                "lifecycle": lifecycle.usage(),
             }
         )
 
@@ -157,6 +198,7 @@ def admin_routes(
         namespace = _namespace(request.query_params.get("namespace"))
         deleted = await store.reset(namespace)
         faults.forget(namespace)  # its rules went with the store's control state
+        lifecycle.forget(namespace)
         return _json({"deleted": deleted})
 
     async def one_message(request: Request) -> Response:
@@ -261,6 +303,65 @@ def admin_routes(
             body |= {"rate": limit[0], "burst": limit[1]}
         return _json(body)
 
+    def _clock_body(namespace: str) -> dict[str, Any]:
+        return {
+            "namespace": namespace,
+            "now": runtime.now(namespace),
+            "virtual": runtime.clock_of(namespace) is not None,
+        }
+
+    async def clock(request: Request) -> Response:
+        namespace = _fault_namespace(request)
+        if request.method == "GET":
+            return _json(_clock_body(namespace))
+        try:
+            data = orjson.loads(await request.body() or b"{}")
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or len(data) != 1 or set(data) - _CLOCK_VERBS:
+            raise _Bad(
+                'POST /_mock/clock takes one of {"freeze": true}, {"set": EPOCH_SECONDS or '
+                '"2030-01-01T09:00:00Z"}, {"advance": SECONDS or "1h30m"}, {"real": true}'
+            )
+        ((verb, value),) = data.items()
+        own = runtime.clock_of(namespace)
+        if verb == "real":
+            runtime.use_clock(namespace, None)
+        else:
+            virtual = own if isinstance(own, VirtualClock) else VirtualClock(runtime.now(namespace))
+            try:
+                if verb == "set":
+                    virtual.set(_epoch_of(value))
+                elif verb == "advance":
+                    virtual.advance(_duration_of(value))
+                runtime.use_clock(namespace, virtual)
+            except (ValueError, MockServerError) as exc:
+                raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
+        taken = await lifecycle.run_due(namespace)  # what is due by the new time, now
+        return _json({**_clock_body(namespace), "steps_taken": taken})
+
+    async def message_status(request: Request) -> Response:
+        namespace = _fault_namespace(request)
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            data = None
+        status = data.get("status") if isinstance(data, dict) else None
+        reason = data.get("reason") if isinstance(data, dict) else None
+        if not isinstance(status, str) or not (reason is None or isinstance(reason, str)):
+            raise _Bad('POST /_mock/messages/{id}/status takes {"status": S, "reason": "…"}')
+        try:
+            found = await lifecycle.force(namespace, request.path_params["id"], status, reason)
+        except LifecycleError as exc:
+            raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
+        if not found:
+            raise _Bad(
+                f"no message with id {request.path_params['id']!r} in namespace {namespace!r}", 404
+            )
+        message = await store.get(request.path_params["id"], namespace)
+        assert message is not None
+        return _json({"message": message.to_json()})
+
     async def magic(request: Request) -> Response:
         return _json(
             {
@@ -323,6 +424,8 @@ def admin_routes(
         Route(f"{PREFIX}/messages", guarded(messages), methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/messages/wait", guarded(wait), methods=["GET"]),
         Route(f"{PREFIX}/messages/{{id}}", guarded(one_message), methods=["GET"]),
+        Route(f"{PREFIX}/messages/{{id}}/status", guarded(message_status), methods=["POST"]),
+        Route(f"{PREFIX}/clock", guarded(clock), methods=["GET", "POST"]),
         Route(f"{PREFIX}/violations", guarded(violations), methods=["GET"]),
         Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", guarded(contract), methods=["GET"]),
         Route(f"{PREFIX}/faults", guarded(fault_rules), methods=["GET", "POST", "DELETE"]),

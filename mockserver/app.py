@@ -20,6 +20,7 @@ from .access import HostCheck
 from .admin import admin_routes
 from .config import Settings
 from .faults import FaultEngine
+from .lifecycle import Lifecycle
 from .pipeline import BodyDeadlines, Endpoint, Hooks
 from .providers import PROVIDERS
 from .runtime import Runtime
@@ -48,7 +49,8 @@ def create_app(
     store = store if store is not None else MemoryStore(settings.store_limits())
     runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
     faults = FaultEngine(store, runtime, settings)
-    hooks = Hooks(post=[faults])
+    lifecycle = Lifecycle(store, runtime, settings)
+    hooks = Hooks(post=[faults], stored=[lifecycle.track])
     deadlines = BodyDeadlines(settings.body_timeout_seconds)
     bounds = settings.store_limits().records
     providers = [factory(settings, runtime) for factory in PROVIDERS.values()]
@@ -57,7 +59,7 @@ def create_app(
         for op in provider.operations():
             endpoint = Endpoint(op, store, runtime, hooks, bounds, deadlines)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
-    routes += admin_routes(store, __version__, settings, runtime, faults)
+    routes += admin_routes(store, __version__, settings, runtime, faults, lifecycle)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Wrong method or unknown path: JSON, in the provider's shape on its own paths."""
@@ -84,6 +86,7 @@ def create_app(
         try:
             async with runtime.running():
                 runtime.spawn(deadlines.run)
+                runtime.spawn(lifecycle.run)
                 yield
         finally:
             await store.close()
@@ -105,6 +108,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.hooks = hooks
     app.state.faults = faults
+    app.state.lifecycle = lifecycle
     return app
 
 

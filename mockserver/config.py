@@ -125,6 +125,19 @@ class Settings:
     #: loopback address turns it on); ``None`` checks no Host (the in-process app).
     allowed_hosts: frozenset[str] | None = None
 
+    # ---- the lifecycle (README, "Time and lifecycle")
+    #: Move accepted messages on by themselves: queued -> sent after ``sent_after_seconds``,
+    #: -> delivered ``delivered_after_seconds`` later, on the namespace's clock (0: at once,
+    #: before the answer is sent).  Off by default: each step costs two journal updates per
+    #: message, which a load test would pay for every send; scheduled sends go out at their
+    #: time and forced states apply either way.
+    lifecycle_progress: bool = False
+    sent_after_seconds: float = 1.0
+    delivered_after_seconds: float = 3.0
+    #: Steps waiting for their time, in all; a message accepted beyond it keeps its status
+    #: (counted in /_mock/health as lifecycle.untracked).
+    max_pending_transitions: int = 100_000
+
     # ---- numbers
     #: Accept numbers in the well-known fictional ranges (NANP 555-0100 to 555-0199, Ofcom's
     #: drama ranges such as +44 7700 900xxx) and mark them test_number in the journal; false
@@ -247,12 +260,16 @@ class Settings:
             "linger_max_bytes",
             "max_hang_seconds",
             "rate_limit_burst",
+            "max_pending_transitions",
             "zoho_max_message_length",
             "zoho_max_media_files",
             "twosms_token_lifetime_seconds",
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
+        for name in ("sent_after_seconds", "delivered_after_seconds"):
+            if not 0 <= getattr(self, name) <= 10 * 365 * 86_400:
+                raise MockServerError(f"sms-mockserver: setting {name} must be 0 or more seconds")
         if self.rate_limit is not None and not 0 < self.rate_limit <= 1_000_000:
             raise MockServerError(
                 "sms-mockserver: setting rate_limit is requests per second, above 0 (or unset)"
@@ -426,6 +443,9 @@ _KINDS: dict[str, Any] = {
     "accept_test_numbers": bool,
     "magic_numbers": bool,
     "rate_limit": (int, float, None),
+    "lifecycle_progress": bool,
+    "sent_after_seconds": (int, float),
+    "delivered_after_seconds": (int, float),
 }
 
 

@@ -297,12 +297,18 @@ PreHook = Callable[[Point], Awaitable["Reject | Answer | None"]]
 PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"]]
 
 
+#: A stored hook: sees each submission once it is stored (the lifecycle plans its steps).
+StoredHook = Callable[[str, Submission], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class Hooks:
-    """The fault seams, run by every provider operation in order (empty by default)."""
+    """The seams every provider operation runs through, in order (empty by default): the
+    fault hooks before and after the rules, and the hooks after the store."""
 
     pre: list[PreHook] = field(default_factory=list)
     post: list[PostHook] = field(default_factory=list)
+    stored: list[StoredHook] = field(default_factory=list)
 
 
 class Endpoint:
@@ -403,6 +409,8 @@ class Endpoint:
                     raise Reject("store_full", detail=detail, status=507) from None
                 if outcome.then is not None:
                     await outcome.then()
+                for after in self.hooks.stored:
+                    await after(ctx.namespace, outcome.submission)
         except Reject as reject:
             if reject.violation:
                 ignored += reject.problems

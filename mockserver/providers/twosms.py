@@ -594,6 +594,7 @@ class SendMessages(ProviderOperation):
         options = msg["Options"]
         when = options.get("DateToSend")
         scheduled = when if when and _epoch(when) > now else None
+        expiry = options.get("ExpiryDate")
         body: dict[str, Any] = {
             "Error": None,
             "ResponseData": {
@@ -644,6 +645,9 @@ class SendMessages(ProviderOperation):
             scheduled_at=scheduled,
             headers=self.owner.stored_headers(p.headers),
             request=msg,
+            send_at=_epoch(scheduled) if scheduled else None,
+            # INFERENCE: ExpiryDate ends a message not delivered by then as expired.
+            expire_at=_epoch(expiry) if expiry else None,
         )
         return Outcome(body, 200, submission)
 

@@ -370,11 +370,13 @@ class SendSms(ProviderOperation):
         fields, media = command.fields, command.media
         sms = fields["sms_data"]
         now = ctx.now()
+        send_at: float | None = None
         if "scheduledTime" in fields:
             zone = ZoneInfo(fields.get("timeZone") or self.settings.zoho_account_timezone)
             when = parse_zoho_datetime(fields["scheduledTime"])
             assert when is not None  # the schema's format check passed
-            if when.replace(tzinfo=zone).timestamp() <= now:
+            send_at = when.replace(tzinfo=zone).timestamp()
+            if send_at <= now:
                 raise Reject(
                     "invalid_request",
                     [
@@ -483,6 +485,7 @@ class SendSms(ProviderOperation):
             media=stored_media,
             headers=self.owner.stored_headers(command.headers),
             request=fields,
+            send_at=send_at,
         )
         return Outcome({"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}, 200, submission)
 

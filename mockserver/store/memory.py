@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import threading
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,8 @@ __all__ = ["BATCH", "MemoryStore"]
 
 #: Most one-recipient submissions queued before they are filed (see ``MemoryStore.append``).
 BATCH = 64
+#: Messages found by id without a scan: the most recently filed ones (about 10 MB at most).
+RECENT = 65_536
 
 
 class _Space:
@@ -74,6 +77,10 @@ class MemoryStore:
         self._ledger = Ledger(self.limits)
         self._spaces: dict[str, _Space] = {}
         self._seq = 0
+        #: The last RECENT messages filed: id -> (namespace, seq), so that a message is found
+        #: by id without scanning its namespace (the lifecycle and forced states change
+        #: recent messages; an id not here is found by the scan).
+        self._recent: dict[str, tuple[str, int]] = {}
         self._vseq = 0
         self._waiters = Waiters()
         #: Appended submissions not yet filed (see :meth:`append`).
@@ -187,6 +194,11 @@ class MemoryStore:
             self._evict(namespace, space, excess)
         arena = space.arena
         arena.append(self._seq + 1, head, exchange, rows, keys)
+        recent = self._recent
+        for k, recipient in enumerate(submission.recipients, self._seq + 1):
+            recent[recipient.id] = (namespace, k)
+        while len(recent) > RECENT:
+            del recent[next(iter(recent))]
         self._seq += n
         ledger.added(namespace, n, size)
         while ledger.over_budget():
@@ -210,8 +222,16 @@ class MemoryStore:
 
     def _locate(self, message_id: str, namespace: str | None) -> tuple[str, Arena, int] | None:
         """The namespace, arena and position of a live message."""
-        names = [namespace] if namespace is not None else list(self._spaces)
         key = hash(message_id)
+        hit = self._recent.get(message_id)
+        if hit is not None and namespace in (None, hit[0]):
+            space = self._spaces.get(hit[0])
+            if space is not None:
+                arena = space.arena
+                i = bisect_left(arena.seqs, hit[1], arena.first)
+                if i < len(arena.seqs) and arena.seqs[i] == hit[1] and arena.key(i, ID) == key:
+                    return hit[0], arena, i
+        names = [namespace] if namespace is not None else list(self._spaces)
         for name in names:
             space = self._spaces.get(name)
             if space is None:

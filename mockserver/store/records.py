@@ -101,6 +101,10 @@ class Submission:
     response: Any = None
     #: The faults that fired on the request and let it through (latency, post-accept).
     faults: tuple[str, ...] = ()
+    #: When a scheduled send goes out, and when its undelivered messages expire (epoch
+    #: seconds on the namespace's clock), for the lifecycle; not stored.
+    send_at: float | None = field(default=None, repr=False, compare=False)
+    expire_at: float | None = field(default=None, repr=False, compare=False)
     #: The three encoded parts, once :meth:`encode` has made them.
     encoded: tuple[bytes, bytes, list[bytes]] | None = field(
         default=None, repr=False, compare=False

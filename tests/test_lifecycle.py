@@ -1,0 +1,167 @@
+"""The message lifecycle: scheduled sends, timed steps, forced states, the namespace clock."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import Settings, create_app
+
+from .conftest import VALID_SMS, WORKED, ZOHO_AUTH, journal, zoho_send
+
+MOVING = Settings(lifecycle_progress=True, sent_after_seconds=1, delivered_after_seconds=3)
+START = 1_900_000_000.0  # 2030-03-17T17:46:40Z
+NS = {"X-Mock-Namespace": "life"}
+
+
+def clock(client: TestClient, **verb: Any) -> dict[str, Any]:
+    answer = client.post("/_mock/clock", params={"namespace": "life"}, json=verb)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def statuses(client: TestClient) -> list[tuple[str, float]]:
+    (message,) = journal(client, namespace="life")
+    return [(h.status, h.at) for h in message.history]
+
+
+def test_a_scheduled_zoho_send_waits_for_the_clock_then_moves_on() -> None:
+    with TestClient(create_app(settings=MOVING)) as c:
+        clock(c, set=START)
+        answer = zoho_send(
+            c,
+            data={"scheduledTime": "2030-03-18 09:00:00", "timeZone": "UTC"},
+            headers={**ZOHO_AUTH, **NS},
+        )
+        assert answer.status_code == 200, answer.text
+        assert statuses(c) == [("scheduled", START)]
+        assert clock(c, advance="12h")["steps_taken"] == 0  # not yet 09:00
+        at = 1_900_054_800.0  # 2030-03-18T09:00:00Z
+        assert clock(c, advance="1d")["steps_taken"] == 3
+        assert statuses(c) == [
+            ("scheduled", START),
+            ("queued", at),
+            ("sent", at + 1),
+            ("delivered", at + 4),
+        ]
+
+
+def test_without_progress_messages_stay_queued_but_schedules_still_run() -> None:
+    with TestClient(create_app()) as c:
+        clock(c, set=START)
+        zoho_send(c, headers={**ZOHO_AUTH, **NS})
+        clock(c, advance="2d")
+        assert [s for s, _ in statuses(c)] == ["queued"]
+        c.delete("/_mock/messages", params={"namespace": "life"})
+        zoho_send(
+            c,
+            data={"scheduledTime": "2030-03-20 09:00:00", "timeZone": "UTC"},
+            headers={**ZOHO_AUTH, **NS},
+        )
+        clock(c, advance="2d")
+        assert [s for s, _ in statuses(c)] == ["scheduled", "queued"]
+
+
+def test_zero_delays_deliver_before_the_answer() -> None:
+    now = Settings(lifecycle_progress=True, sent_after_seconds=0, delivered_after_seconds=0)
+    with TestClient(create_app(settings=now)) as c:
+        zoho_send(c, headers={**ZOHO_AUTH, **NS})
+        assert [s for s, _ in statuses(c)] == ["queued", "sent", "delivered"]
+
+
+def test_the_real_clock_moves_messages_in_the_background() -> None:
+    fast = Settings(lifecycle_progress=True, sent_after_seconds=0.1, delivered_after_seconds=0.1)
+    with TestClient(create_app(settings=fast)) as c:
+        zoho_send(c, headers={**ZOHO_AUTH, **NS})
+        answer = c.get(
+            "/_mock/messages/wait",
+            params={"namespace": "life", "status": "delivered", "timeout": "5"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert [s for s, _ in statuses(c)] == ["queued", "sent", "delivered"]
+
+
+def test_a_forced_failure_shows_its_reason_and_stops_the_steps() -> None:
+    with TestClient(create_app(settings=MOVING)) as c:
+        clock(c, set=START)
+        zoho_send(c, headers={**ZOHO_AUTH, **NS})
+        (message,) = journal(c, namespace="life")
+        forced = c.post(
+            f"/_mock/messages/{message.id}/status",
+            params={"namespace": "life"},
+            json={"status": "undelivered", "reason": "carrier error 30008"},
+        )
+        assert forced.status_code == 200, forced.text
+        assert forced.json()["message"]["status"] == "undelivered"
+        clock(c, advance="1h")  # the pending step to sent no longer applies
+        (message,) = journal(c, namespace="life")
+        assert [(h.status, h.reason) for h in message.history] == [
+            ("queued", None),
+            ("undelivered", "carrier error 30008"),
+        ]
+        missing = c.post(
+            "/_mock/messages/nope/status", params={"namespace": "life"}, json={"status": "sent"}
+        )
+        assert missing.status_code == 404
+        bad = c.post(
+            f"/_mock/messages/{message.id}/status",
+            params={"namespace": "life"},
+            json={"status": "lost"},
+        )
+        assert bad.status_code == 400
+        assert "status must be one of scheduled, queued" in bad.json()["error"]
+
+
+def test_a_2sms_send_is_scheduled_and_expires() -> None:
+    with TestClient(create_app(settings=MOVING)) as c:
+        clock(c, set=START)
+        token = c.post(
+            "/Token",
+            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+        ).json()["access_token"]
+        options = {"DateToSend": "2030-03-18T09:00:00+00:00", "ExpiryDate": "2030-03-18T09:00:02Z"}
+        answer = c.post(
+            "/api/v2/sms/messages",
+            json={**WORKED, "Options": options},
+            headers={"Authorization": f"Bearer {token}", **NS},
+        )
+        assert answer.status_code == 200, answer.text
+        clock(c, advance="1d")
+        # Sent at 09:00:01, but its delivery (09:00:04) would come after the expiry.
+        assert [s for s, _ in statuses(c)] == ["scheduled", "queued", "sent", "expired"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "message"),
+    [
+        ({}, "POST /_mock/clock takes one of"),
+        ({"advance": "soon"}, "advance takes seconds or a duration"),
+        ({"advance": -5}, "advances by 0 seconds or more"),
+        ({"set": "2030-01-01T00:00:00"}, "an ISO 8601 time with an offset"),
+        ({"freeze": True, "real": True}, "POST /_mock/clock takes one of"),
+    ],
+)
+def test_clock_errors_say_what_is_expected(verb: dict[str, Any], message: str) -> None:
+    with TestClient(create_app()) as c:
+        answer = c.post("/_mock/clock", params={"namespace": "life"}, json=verb)
+        assert answer.status_code == 400
+        assert message in answer.json()["error"]
+
+
+def test_the_clock_is_per_namespace_and_goes_back_to_real_time() -> None:
+    with TestClient(create_app()) as c:
+        frozen = clock(c, set="2030-01-01T00:00:00Z")
+        assert (frozen["virtual"], frozen["now"]) == (True, 1_893_456_000.0)
+        assert clock(c, advance=90)["now"] == 1_893_456_090.0
+        other = c.get("/_mock/clock", params={"namespace": "other"}).json()
+        assert other["virtual"] is False
+        assert abs(other["now"] - time.time()) < 5
+        assert clock(c, real=True)["virtual"] is False
+        assert clock(c, freeze=True)["virtual"] is True
+        zoho_send(c, VALID_SMS, headers={**ZOHO_AUTH, **NS})
+        (message,) = journal(c, namespace="life")
+        assert message.created_at == clock(c, advance=0)["now"]  # the send took the frozen time
