@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from .config import Settings
@@ -89,10 +90,14 @@ class Lifecycle:
 
     # ---------------------------------------------------------- planning
 
-    async def track(self, namespace: str, submission: Submission) -> None:
-        """Plan the first step of each message of a stored submission."""
+    def track(self, namespace: str, submission: Submission) -> Awaitable[None] | None:
+        """Plan the first step of each message of a stored submission (the pipeline's
+        stored hook); None when nothing of it moves by itself (the usual send)."""
         if not self.progress and submission.send_at is None:
-            return  # the usual send: nothing moves by itself
+            return None
+        return self._track(namespace, submission)
+
+    async def _track(self, namespace: str, submission: Submission) -> None:
         now = self.runtime.now(namespace)
         for recipient in submission.recipients:
             if recipient.status in TERMINAL:

@@ -297,8 +297,10 @@ PreHook = Callable[[Point], Awaitable["Reject | Answer | None"]]
 PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"]]
 
 
-#: A stored hook: sees each submission once it is stored (the lifecycle plans its steps).
-StoredHook = Callable[[str, Submission], Awaitable[None]]
+#: A stored hook: sees each submission once it is stored (the lifecycle plans its steps);
+#: it returns an awaitable only when it has work to do (the usual send has none, and an
+#: await per send costs a coroutine).
+StoredHook = Callable[[str, Submission], Awaitable[None] | None]
 
 
 @dataclass(slots=True)
@@ -410,7 +412,9 @@ class Endpoint:
                 if outcome.then is not None:
                     await outcome.then()
                 for after in self.hooks.stored:
-                    await after(ctx.namespace, outcome.submission)
+                    work = after(ctx.namespace, outcome.submission)
+                    if work is not None:
+                        await work
         except Reject as reject:
             if reject.violation:
                 ignored += reject.problems

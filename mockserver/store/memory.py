@@ -15,7 +15,7 @@ import asyncio
 import heapq
 import threading
 from bisect import bisect_left
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -80,7 +80,7 @@ class MemoryStore:
         #: The last RECENT messages filed: id -> (namespace, seq), so that a message is found
         #: by id without scanning its namespace (the lifecycle and forced states change
         #: recent messages; an id not here is found by the scan).
-        self._recent: dict[str, tuple[str, int]] = {}
+        self._recent: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._vseq = 0
         self._waiters = Waiters()
         #: Appended submissions not yet filed (see :meth:`append`).
@@ -197,8 +197,8 @@ class MemoryStore:
         recent = self._recent
         for k, recipient in enumerate(submission.recipients, self._seq + 1):
             recent[recipient.id] = (namespace, k)
-        while len(recent) > RECENT:
-            del recent[next(iter(recent))]
+        while len(recent) > RECENT:  # popitem, not del of the first key: that is O(1)
+            recent.popitem(last=False)
         self._seq += n
         ledger.added(namespace, n, size)
         while ledger.over_budget():
