@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .config import Settings
 from .errors import MockServerError
 from .runtime import Runtime
-from .store import Store, Submission
+from .store import Recipient, Store, Submission
 
 __all__ = ["FAILURE", "STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
 
@@ -65,6 +65,8 @@ class _Step:
     message_id: str = field(compare=False)
     status: str = field(compare=False)
     expire_at: float | None = field(compare=False, default=None)
+    #: The recipient record, whose ``seq`` the store sets when it files it (0: unknown).
+    recipient: Recipient | None = field(compare=False, default=None)
 
 
 class Lifecycle:
@@ -108,11 +110,18 @@ class Lifecycle:
                 at = now + self.sent_after
             else:
                 continue
-            self._plan(namespace, recipient.id, _NEXT[recipient.status], at, submission.expire_at)
+            status = _NEXT[recipient.status]
+            self._plan(namespace, recipient.id, status, at, submission.expire_at, recipient)
         await self.run_due(namespace)
 
     def _plan(
-        self, namespace: str, message_id: str, status: str, at: float, expire_at: float | None
+        self,
+        namespace: str,
+        message_id: str,
+        status: str,
+        at: float,
+        expire_at: float | None,
+        recipient: Recipient | None = None,
     ) -> None:
         if status == "delivered" and expire_at is not None and expire_at < at:
             status, at = "expired", expire_at
@@ -120,7 +129,8 @@ class Lifecycle:
             self.untracked += 1
             return
         heap = self._steps.setdefault(namespace, [])
-        heapq.heappush(heap, _Step(at, next(self._order), message_id, status, expire_at))
+        step = _Step(at, next(self._order), message_id, status, expire_at, recipient)
+        heapq.heappush(heap, step)
         self._pending += 1
         loop, wake = self._loop, self._wake
         # Woken only for a step due before the runner's planned wake-up (the thread-safe
@@ -147,14 +157,22 @@ class Lifecycle:
         return taken
 
     async def _take(self, namespace: str, step: _Step) -> int:
-        message = await self.store.get(step.message_id, namespace)
+        seq = step.recipient.seq if step.recipient is not None else 0
+        message = await self.store.get(step.message_id, namespace, seq=seq)
         if message is None or step.status not in TRANSITIONS.get(message.status, ()):
             return 0  # gone (evicted, reset), or moved on (forced meanwhile)
-        await self.store.set_status(step.message_id, namespace, step.status, step.at)
+        await self.store.set_status(step.message_id, namespace, step.status, step.at, seq=seq)
         following = _NEXT.get(step.status) if self.progress else None
         if following is not None:
             delay = self.sent_after if following == "sent" else self.delivered_after
-            self._plan(namespace, step.message_id, following, step.at + delay, step.expire_at)
+            self._plan(
+                namespace,
+                step.message_id,
+                following,
+                step.at + delay,
+                step.expire_at,
+                step.recipient,
+            )
         return 1
 
     async def run(self) -> None:

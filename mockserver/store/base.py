@@ -283,7 +283,9 @@ class Journal(Protocol):
         """
         ...
 
-    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+    async def get(
+        self, message_id: str, namespace: str | None = None, *, seq: int = 0
+    ) -> Message | None:
         """One message by id (in one namespace, or in any)."""
         ...
 
@@ -304,9 +306,19 @@ class Journal(Protocol):
         ...
 
     async def set_status(
-        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+        self,
+        message_id: str,
+        namespace: str,
+        status: str,
+        at: float,
+        reason: str | None = None,
+        *,
+        seq: int = 0,
     ) -> Message | None:
-        """Change a message's status, adding the change to its history; None if unknown."""
+        """Change a message's status, adding the change to its history; None if unknown.
+
+        ``seq`` (in ``get`` too) is the message's seq when the caller knows it
+        (:attr:`Recipient.seq`): a hint a store may use to find it without a search."""
         ...
 
     async def wait(

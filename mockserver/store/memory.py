@@ -15,7 +15,7 @@ import asyncio
 import heapq
 import threading
 from bisect import bisect_left
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -50,8 +50,6 @@ __all__ = ["BATCH", "MemoryStore"]
 
 #: Most one-recipient submissions queued before they are filed (see ``MemoryStore.append``).
 BATCH = 64
-#: Messages found by id without a scan: the most recently filed ones (about 10 MB at most).
-RECENT = 65_536
 
 
 class _Space:
@@ -77,10 +75,7 @@ class MemoryStore:
         self._ledger = Ledger(self.limits)
         self._spaces: dict[str, _Space] = {}
         self._seq = 0
-        #: The last RECENT messages filed: id -> (namespace, seq), so that a message is found
-        #: by id without scanning its namespace (the lifecycle and forced states change
-        #: recent messages; an id not here is found by the scan).
-        self._recent: OrderedDict[str, tuple[str, int]] = OrderedDict()
+
         self._vseq = 0
         self._waiters = Waiters()
         #: Appended submissions not yet filed (see :meth:`append`).
@@ -194,11 +189,8 @@ class MemoryStore:
             self._evict(namespace, space, excess)
         arena = space.arena
         arena.append(self._seq + 1, head, exchange, rows, keys)
-        recent = self._recent
         for k, recipient in enumerate(submission.recipients, self._seq + 1):
-            recent[recipient.id] = (namespace, k)
-        while len(recent) > RECENT:  # popitem, not del of the first key: that is O(1)
-            recent.popitem(last=False)
+            recipient.seq = k  # found again by seq without a scan (the lifecycle)
         self._seq += n
         ledger.added(namespace, n, size)
         while ledger.over_budget():
@@ -220,17 +212,19 @@ class MemoryStore:
         heads: dict[tuple[int, int], dict[str, Any]] = {}
         return [_decode(namespace, arena, i, heads) for i in positions]
 
-    def _locate(self, message_id: str, namespace: str | None) -> tuple[str, Arena, int] | None:
-        """The namespace, arena and position of a live message."""
+    def _locate(
+        self, message_id: str, namespace: str | None, seq: int = 0
+    ) -> tuple[str, Arena, int] | None:
+        """The namespace, arena and position of a live message: by ``seq`` when it is
+        given (a bisection), else by a scan of the namespace's ids."""
         key = hash(message_id)
-        hit = self._recent.get(message_id)
-        if hit is not None and namespace in (None, hit[0]):
-            space = self._spaces.get(hit[0])
+        if seq and namespace is not None:
+            space = self._spaces.get(namespace)
             if space is not None:
                 arena = space.arena
-                i = bisect_left(arena.seqs, hit[1], arena.first)
-                if i < len(arena.seqs) and arena.seqs[i] == hit[1] and arena.key(i, ID) == key:
-                    return hit[0], arena, i
+                i = bisect_left(arena.seqs, seq, arena.first)
+                if i < len(arena.seqs) and arena.seqs[i] == seq and arena.key(i, ID) == key:
+                    return namespace, arena, i
         names = [namespace] if namespace is not None else list(self._spaces)
         for name in names:
             space = self._spaces.get(name)
@@ -241,10 +235,12 @@ class MemoryStore:
                     return name, space.arena, i
         return None
 
-    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+    async def get(
+        self, message_id: str, namespace: str | None = None, *, seq: int = 0
+    ) -> Message | None:
         """One message by id."""
         with self._filed():
-            found = self._locate(message_id, namespace)
+            found = self._locate(message_id, namespace, seq)
             return self._messages(found[0], found[1], (found[2],))[0] if found else None
 
     async def submission(self, submission_id: str, namespace: str) -> dict[str, Any] | None:
@@ -338,11 +334,18 @@ class MemoryStore:
             i += step
 
     async def set_status(
-        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+        self,
+        message_id: str,
+        namespace: str,
+        status: str,
+        at: float,
+        reason: str | None = None,
+        *,
+        seq: int = 0,
     ) -> Message | None:
         """Change a message's status and add the change to its history."""
         with self._filed():
-            found = self._locate(message_id, namespace)
+            found = self._locate(message_id, namespace, seq)
             if found is None:
                 return None
             _, arena, i = found

@@ -75,6 +75,9 @@ class Recipient:
     status: str = "queued"
     #: True for a number in a well-known fictional range (marked, not refused).
     test_number: bool = False
+    #: The message's seq once a store has filed it (0 before): a hint that finds it again
+    #: without a search (``Store.get(..., seq=)``); not stored.
+    seq: int = field(default=0, repr=False, compare=False)
 
 
 @dataclass(slots=True)

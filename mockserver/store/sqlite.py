@@ -547,7 +547,9 @@ class SQLiteStore:
 
         await self._write(run)
 
-    async def get(self, message_id: str, namespace: str | None = None) -> Message | None:
+    async def get(
+        self, message_id: str, namespace: str | None = None, *, seq: int = 0
+    ) -> Message | None:
         """One message by id."""
 
         def run(conn: sqlite3.Connection) -> Message | None:
@@ -638,9 +640,17 @@ class SQLiteStore:
         return out, [last] if examined == scan and scan != count else []
 
     async def set_status(
-        self, message_id: str, namespace: str, status: str, at: float, reason: str | None = None
+        self,
+        message_id: str,
+        namespace: str,
+        status: str,
+        at: float,
+        reason: str | None = None,
+        *,
+        seq: int = 0,
     ) -> Message | None:
-        """Change a message's status and add the change to its history."""
+        """Change a message's status and add the change to its history (``seq`` is not
+        needed: the id is indexed)."""
 
         def run(conn: sqlite3.Connection) -> Any:
             self._flush(conn)  # a message appended earlier in this batch is found
