@@ -35,6 +35,7 @@ __all__ = [
     "host_name",
     "is_local",
     "is_loopback",
+    "require_local",
 ]
 
 #: Environment variable holding the admin token when ``--admin-token`` is not given.
@@ -60,6 +61,17 @@ def is_local(url: str) -> bool:
     in-process ``testserver``)."""
     host = urlsplit(url).hostname or ""
     return host == "testserver" or is_loopback(host)
+
+
+def require_local(url: str, allow_real_sends: bool) -> None:
+    """Refuse a contract-suite target off this machine unless real sends are allowed: the
+    suite sends hundreds of requests, which a real service would deliver as SMS."""
+    if not allow_real_sends and not is_local(url):
+        raise MockServerError(
+            f"sms-mockserver check: {url} is not on this machine; the suite sends hundreds of "
+            "requests, which a real service would deliver as SMS. Pass --allow-real-sends "
+            "(allow_real_sends=True) if that is what you want"
+        )
 
 
 def host_name(header: str) -> str:

@@ -239,14 +239,14 @@ def admin_routes(
         )
         return _json(_page("violations", page))
 
-    def _fault_namespace(request: Request) -> str:
+    def _one_namespace(request: Request) -> str:
         unknown = sorted(set(request.query_params) - {"namespace"})
         if unknown:
-            raise _Bad(f"fault rules take only namespace= (got {', '.join(unknown)})")
+            raise _Bad(f"this call takes only namespace= (got {', '.join(unknown)})")
         return _namespace(request.query_params.get("namespace")) or DEFAULT_NAMESPACE
 
     async def fault_rules(request: Request) -> Response:
-        namespace = _fault_namespace(request)
+        namespace = _one_namespace(request)
         if request.method == "POST":
             try:
                 data = orjson.loads(await request.body())
@@ -268,14 +268,14 @@ def admin_routes(
         )
 
     async def fault_rule(request: Request) -> Response:
-        namespace = _fault_namespace(request)
+        namespace = _one_namespace(request)
         rule_id = request.path_params["id"]
         if not await faults.delete_rules(namespace, rule_id):
             raise _Bad(f"no fault rule {rule_id!r} in namespace {namespace!r}", 404)
         return _json({"deleted": 1})
 
     async def rate_limit(request: Request) -> Response:
-        namespace = _fault_namespace(request)
+        namespace = _one_namespace(request)
         if request.method == "PUT":
             try:
                 data = orjson.loads(await request.body())
@@ -311,7 +311,7 @@ def admin_routes(
         }
 
     async def clock(request: Request) -> Response:
-        namespace = _fault_namespace(request)
+        namespace = _one_namespace(request)
         if request.method == "GET":
             return _json(_clock_body(namespace))
         try:
@@ -341,7 +341,7 @@ def admin_routes(
         return _json({**_clock_body(namespace), "steps_taken": taken})
 
     async def message_status(request: Request) -> Response:
-        namespace = _fault_namespace(request)
+        namespace = _one_namespace(request)
         try:
             data = orjson.loads(await request.body())
         except orjson.JSONDecodeError:

@@ -21,7 +21,7 @@ from .admin import admin_routes
 from .config import Settings
 from .faults import FaultEngine
 from .lifecycle import Lifecycle
-from .pipeline import BodyDeadlines, Endpoint, Hooks
+from .pipeline import BodyDeadlines, Endpoint, Hooks, path_below_root
 from .providers import PROVIDERS
 from .runtime import Runtime
 from .store import MemoryStore, Store
@@ -134,7 +134,7 @@ class NamespacePrefix:
         if scope["type"] == "http":
             path: str = scope["path"]
             root: str = scope.get("root_path", "")
-            below = path[len(root) :] if root and path.startswith(root + "/") else path
+            below = path_below_root(scope)
             if below.startswith(NAMESPACE_PREFIX):
                 name, slash, rest = below[len(NAMESPACE_PREFIX) :].partition("/")
                 if slash and _NAMESPACE_NAME.fullmatch(name):
@@ -180,11 +180,7 @@ class ExactRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            root: str = scope.get("root_path", "")
-            if root and path.startswith(root + "/"):  # ASGI: path includes the root path
-                path = path[len(root) :]
-            endpoint = self.table.get((scope["method"], path))
+            endpoint = self.table.get((scope["method"], path_below_root(scope)))
             if endpoint is not None:
                 await endpoint(scope, receive, send)
                 return

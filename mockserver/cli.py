@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .access import ADMIN_TOKEN_ENV, exposure, is_local, is_loopback
+from .access import ADMIN_TOKEN_ENV, exposure, is_loopback, require_local
 from .config import Settings, deprecated_keys, read_toml
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
@@ -255,14 +255,7 @@ def _check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if not args.allow_real_sends and not is_local(args.base_url):
-        print(
-            f"sms-mockserver check: {args.base_url} is not on this machine; the suite sends "
-            "hundreds of requests, which a real service would deliver as SMS. Pass "
-            "--allow-real-sends if that is what you want",
-            file=sys.stderr,
-        )
-        return 2
+    require_local(args.base_url, args.allow_real_sends)  # main() prints the refusal
     # The suite reads its target from the environment: importing the kit here, before
     # pytest starts, would keep pytest from rewriting the asserts of what it imports.
     target = {

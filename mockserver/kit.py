@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from .access import is_local
+from .access import is_local, require_local
 from .cli import TARGET_ENV
 from .contracts import PROVIDERS, render_openapi
 from .errors import MockServerError
@@ -313,12 +313,7 @@ def suite(target: Target) -> Callable[..., None]:
         raise MockServerError(
             f"sms-mockserver: no contract named {target.provider!r}; known: {', '.join(PROVIDERS)}"
         )
-    if not target.allow_real_sends and not is_local(target.base_url):
-        raise MockServerError(
-            f"sms-mockserver check: {target.base_url} is not on this machine; the suite sends "
-            "hundreds of requests, which a real service would deliver as SMS. Pass "
-            "--allow-real-sends (allow_real_sends=True) if that is what you want"
-        )
+    require_local(target.base_url, target.allow_real_sends)
     register_formats()
     schema = schemathesis.openapi.from_dict(json.loads(render_openapi(target.provider)))
     run = _Run(target)

@@ -54,6 +54,7 @@ __all__ = [
     "Outcome",
     "Principal",
     "Reject",
+    "path_below_root",
 ]
 
 #: Header that picks the state partition a request belongs to.
@@ -525,6 +526,13 @@ async def _cut(scope: Scope, send: Send, answer: Answer, raw: list[tuple[bytes, 
         half = answer.body[: len(answer.body) // 2]
         await send({"type": "http.response.body", "body": half, "more_body": True})
     control.close()
+
+
+def path_below_root(scope: Scope) -> str:
+    """The request's path below the app's root path (ASGI puts the root path in ``path``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 def _too_large(limit: int) -> Reject:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from ..config import Settings
 from ..contracts import load_contract
-from ..pipeline import Incoming, Operation
+from ..pipeline import Incoming, Operation, path_below_root
 from ..runtime import Runtime
 from ..store.records import bound_headers
 
@@ -56,9 +56,7 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def route_path(request: Request) -> str:
     """The request's path below the app's root path (ASGI puts the root path in ``path``)."""
-    path: str = request.scope["path"]
-    root: str = request.scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root + "/") else path
+    return path_below_root(request.scope)
 
 
 def media_type(headers: Mapping[str, str]) -> str:

@@ -422,12 +422,13 @@ class SendMessages(ProviderOperation):
                 ],
             )
         try:
-            if charset_of(ctype) is None or resolve(charset_of(ctype)) == UTF8:
+            declared = charset_of(ctype)
+            if declared is None or resolve(declared) == UTF8:
                 # Json.NET reads UTF-8 with or without a byte-order mark.
                 data = orjson.loads(raw[3:] if raw[:3] == codecs.BOM_UTF8 else raw)
             else:  # a declared charset (charset=utf-16) is honoured
                 data = orjson.loads(decode(raw, ctype, "(body)", "JSON"))
-                if resolve(charset_of(ctype)) not in _JSON_CHARSETS:
+                if resolve(declared) not in _JSON_CHARSETS:
                     ignored.append(
                         FieldProblem(
                             "Content-Type",
