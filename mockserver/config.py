@@ -137,6 +137,9 @@ class Settings:
     #: Steps waiting for their time, in all; a message accepted beyond it keeps its status
     #: (counted in /_mock/health as lifecycle.untracked).
     max_pending_transitions: int = 100_000
+    #: Sends one recurring (or repeated) send makes in all, the first included; its
+    #: recurrence ends there (a 2sms ``Range`` with no end date would otherwise never end).
+    max_occurrences: int = 1_000
 
     # ---- numbers
     #: Accept numbers in the well-known fictional ranges (NANP 555-0100 to 555-0199, Ofcom's
@@ -224,6 +227,16 @@ class Settings:
     twosms_quick_recipient_types: Mapping[str, int] = field(
         default_factory=lambda: _frozen({"None": 0, "Email": 1, "Text": 2, "EmailAndText": 3})
     )
+    #: ``RecurringOptions.Range`` members, name -> number (INFERENCE: the document gives no
+    #: values; these are the members of the common .NET scheduler enum ``RecurrenceRange``,
+    #: in its order).  NoEndDate: no end; OccurrenceCount: ``OccurrencesEnd`` occurrences;
+    #: EndByDate: none after ``Options.ExpiryDate``.
+    twosms_recurrence_ranges: Mapping[str, int] = field(
+        default_factory=lambda: _frozen({"NoEndDate": 0, "OccurrenceCount": 1, "EndByDate": 2})
+    )
+    #: Seconds of one unit of ``Options.Repeat.Frequency`` (INFERENCE: the document does not
+    #: say; minutes, as an alert repeated until it is read is usually repeated).
+    twosms_repeat_frequency_seconds: int = 60
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -261,6 +274,8 @@ class Settings:
             "max_hang_seconds",
             "rate_limit_burst",
             "max_pending_transitions",
+            "max_occurrences",
+            "twosms_repeat_frequency_seconds",
             "zoho_max_message_length",
             "zoho_max_media_files",
             "twosms_token_lifetime_seconds",
@@ -308,11 +323,17 @@ class Settings:
         for kind, values in (
             ("message", self.twosms_message_types),
             ("quick recipient", self.twosms_quick_recipient_types),
+            ("recurrence range", self.twosms_recurrence_ranges),
         ):
             if not values or not all(isinstance(v, int) for v in values.values()):
                 raise MockServerError(
                     f"sms-mockserver: twosms {kind} types must map names to numbers"
                 )
+        if set(self.twosms_recurrence_ranges) != set(RECURRENCE_RANGES):
+            raise MockServerError(
+                "sms-mockserver: twosms_recurrence_ranges must give a number to each of "
+                f"{', '.join(RECURRENCE_RANGES)}, got {dict(self.twosms_recurrence_ranges)}"
+            )
 
     def store_limits(self) -> StoreLimits:
         """The bounds these settings give a store."""
@@ -419,6 +440,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+#: The ways a 2sms recurrence can end (``twosms_recurrence_ranges`` numbers them).
+RECURRENCE_RANGES = ("NoEndDate", "OccurrenceCount", "EndByDate")
+
 # What each setting must hold when it is not an int: a type, or a tuple of alternatives
 # ("mapping", "set" and None stand for any Mapping, any frozenset, and an unset value).
 _KINDS: dict[str, Any] = {
@@ -431,6 +455,7 @@ _KINDS: dict[str, Any] = {
     "twosms_templates": "mapping",
     "twosms_message_types": "mapping",
     "twosms_quick_recipient_types": "mapping",
+    "twosms_recurrence_ranges": "mapping",
     "zoho_error_detail": bool,
     "zoho_user_name": str,
     "zoho_email": str,

@@ -8,6 +8,10 @@ delivered after it ends ``expired`` instead.  A test can force any state with a 
 (``POST /_mock/messages/{id}/status``), freeze its namespace's clock and advance it
 (``POST /_mock/clock``): the steps due by the new time are taken before the call returns.
 
+A recurring send (one that comes with later send times, :attr:`Submission.recurs`) makes
+each later occurrence when its namespace's clock reaches it: a new submission, with new
+message ids, that names the recurring send it comes from (``recurrence`` in the journal).
+
 The states are the journal's; what each is called by each provider is in the README ("Time
 and lifecycle").  The table is data (:data:`TRANSITIONS`), as moto's state manager keeps
 its transitions: a step the table does not allow (a message forced to ``failed`` meanwhile)
@@ -20,11 +24,11 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 
 from .config import Settings
-from .errors import MockServerError
+from .errors import MockServerError, StoreFullError
 from .runtime import Runtime
 from .store import Recipient, Store, Submission
 
@@ -58,6 +62,15 @@ class LifecycleError(MockServerError):
     """A status change the lifecycle refuses (an unknown state)."""
 
 
+@dataclass(slots=True)
+class _Recurring:
+    """What the later occurrences of a recurring send copy, and when they fall."""
+
+    source: Submission
+    times: Iterator[float]
+    number: int = 1
+
+
 @dataclass(order=True, slots=True)
 class _Step:
     at: float
@@ -67,6 +80,8 @@ class _Step:
     expire_at: float | None = field(compare=False, default=None)
     #: The recipient record, whose ``seq`` the store sets when it files it (0: unknown).
     recipient: Recipient | None = field(compare=False, default=None)
+    #: Set for the step that makes the next occurrence of a recurring send.
+    recurring: _Recurring | None = field(compare=False, default=None)
 
 
 class Lifecycle:
@@ -83,6 +98,9 @@ class Lifecycle:
         self._pending = 0
         #: Messages accepted while max_pending steps were waiting: they keep their status.
         self.untracked = 0
+        #: Occurrences of recurring sends made, and refused by a full store (on_full=reject).
+        self.occurrences = 0
+        self.occurrences_refused = 0
         self._order = itertools.count()
         # The runner's wake-up, on the runner's loop: requests may be served on another
         # (an in-process client's), so it is set through that loop, thread-safely.
@@ -95,12 +113,31 @@ class Lifecycle:
     def track(self, namespace: str, submission: Submission) -> Awaitable[None] | None:
         """Plan the first step of each message of a stored submission (the pipeline's
         stored hook); None when nothing of it moves by itself (the usual send)."""
-        if not self.progress and submission.send_at is None:
+        if not self.progress and submission.send_at is None and submission.recurs is None:
             return None
         return self._track(namespace, submission)
 
     async def _track(self, namespace: str, submission: Submission) -> None:
-        now = self.runtime.now(namespace)
+        self._plan_submission(namespace, submission, self.runtime.now(namespace))
+        if submission.recurs is not None:
+            # What an occurrence copies, without the request, headers and answer it
+            # would otherwise keep in memory for as long as the recurrence lasts.
+            source = Submission(
+                id=submission.id,
+                provider=submission.provider,
+                operation=submission.operation,
+                created_at=submission.created_at,
+                sender=submission.sender,
+                text=submission.text,
+                encoding=submission.encoding,
+                recipients=submission.recipients,
+                media=submission.media,
+                expire_at=submission.expire_at,
+            )
+            self._plan_next(namespace, _Recurring(source, submission.recurs))
+        await self.run_due(namespace)
+
+    def _plan_submission(self, namespace: str, submission: Submission, now: float) -> None:
         for recipient in submission.recipients:
             if recipient.status in TERMINAL:
                 continue
@@ -112,7 +149,19 @@ class Lifecycle:
                 continue
             status = _NEXT[recipient.status]
             self._plan(namespace, recipient.id, status, at, submission.expire_at, recipient)
-        await self.run_due(namespace)
+
+    def _plan_next(self, namespace: str, recurring: _Recurring) -> None:
+        """Plan the next occurrence of a recurring send, if it has one."""
+        at = next(recurring.times, None)
+        if at is None:
+            return
+        if self._pending >= self.max_pending:
+            self.untracked += 1
+            return
+        step = _Step(at, next(self._order), "", "", recurring=recurring)
+        heapq.heappush(self._steps.setdefault(namespace, []), step)
+        self._pending += 1
+        self._wake_for(at)
 
     def _plan(
         self,
@@ -132,6 +181,9 @@ class Lifecycle:
         step = _Step(at, next(self._order), message_id, status, expire_at, recipient)
         heapq.heappush(heap, step)
         self._pending += 1
+        self._wake_for(at)
+
+    def _wake_for(self, at: float) -> None:
         loop, wake = self._loop, self._wake
         # Woken only for a step due before the runner's planned wake-up (the thread-safe
         # call costs more than the rest of a send's planning).
@@ -157,6 +209,8 @@ class Lifecycle:
         return taken
 
     async def _take(self, namespace: str, step: _Step) -> int:
+        if step.recurring is not None:
+            return await self._occur(namespace, step.at, step.recurring)
         seq = step.recipient.seq if step.recipient is not None else 0
         message = await self.store.get(step.message_id, namespace, seq=seq)
         if message is None or step.status not in TRANSITIONS.get(message.status, ()):
@@ -173,6 +227,44 @@ class Lifecycle:
                 step.expire_at,
                 step.recipient,
             )
+        return 1
+
+    async def _occur(self, namespace: str, at: float, recurring: _Recurring) -> int:
+        """Make the next occurrence of a recurring send: its messages, queued at ``at``."""
+        source, new_id = recurring.source, self.runtime.new_uuid
+        recurring.number += 1
+        recipients = tuple(
+            Recipient(
+                id=new_id(),
+                to=r.to,
+                country=r.country,
+                segments=r.segments,
+                test_number=r.test_number,
+            )
+            for r in source.recipients
+        )
+        occurrence = Submission(
+            id=recipients[0].id if len(recipients) == 1 else new_id(),
+            provider=source.provider,
+            operation=source.operation,
+            created_at=at,
+            sender=source.sender,
+            text=source.text,
+            encoding=source.encoding,
+            recipients=recipients,
+            media=source.media,
+            expire_at=source.expire_at,
+            recurs_from=(source.id, recurring.number),
+        )
+        try:
+            await self.store.append(namespace, occurrence)
+        except StoreFullError:
+            self.occurrences_refused += 1
+        else:
+            self.occurrences += 1
+            if self.progress:
+                self._plan_submission(namespace, occurrence, at)
+        self._plan_next(namespace, recurring)
         return 1
 
     async def run(self) -> None:
@@ -228,4 +320,10 @@ class Lifecycle:
 
     def usage(self) -> dict[str, int]:
         """Pending steps, and messages left untracked by ``max_pending_transitions``."""
-        return {"pending": self._pending, "untracked": self.untracked, "limit": self.max_pending}
+        return {
+            "pending": self._pending,
+            "untracked": self.untracked,
+            "limit": self.max_pending,
+            "occurrences": self.occurrences,
+            "occurrences_refused": self.occurrences_refused,
+        }

@@ -165,3 +165,150 @@ def test_the_clock_is_per_namespace_and_goes_back_to_real_time() -> None:
         zoho_send(c, VALID_SMS, headers={**ZOHO_AUTH, **NS})
         (message,) = journal(c, namespace="life")
         assert message.created_at == clock(c, advance=0)["now"]  # the send took the frozen time
+
+
+def twosms_send(client: TestClient, options: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    token = client.post(
+        "/Token",
+        data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+    ).json()["access_token"]
+    answer = client.post(
+        "/api/v2/sms/messages",
+        json={**WORKED, "Options": options, **fields},
+        headers={"Authorization": f"Bearer {token}", **NS},
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+MONDAY_8 = "2030-03-18T08:00:00Z"  # a Monday
+MON_WED_FRI = 2 + 8 + 32  # day flags (Sunday 1, Monday 2, … Saturday 64)
+
+
+def test_a_2sms_recurring_send_makes_its_occurrences_as_the_clock_passes_them() -> None:
+    with TestClient(create_app()) as c:
+        clock(c, set=MONDAY_8)
+        recurring = {
+            "RecDateToSend": "2030-03-18T10:00:00+02:00",  # 08:00 UTC: due now
+            "PatternScheduleDays": MON_WED_FRI,
+            "Range": 1,  # OccurrenceCount
+            "OccurrencesEnd": 5,
+        }
+        twosms_send(c, {"RecurringOptions": recurring}, Type=2)
+        assert len(journal(c, namespace="life")) == 1
+        clock(c, advance="7d")
+        sent = sorted(journal(c, namespace="life"), key=lambda m: m.created_at)
+        # Monday 18th (the send itself), Wednesday 20th, Friday 22nd, Monday 25th, at 10:00+02.
+        day = 86_400
+        first = 1_900_051_200.0  # 2030-03-18T08:00:00Z
+        assert [m.created_at for m in sent] == [
+            first,
+            first + 2 * day,
+            first + 4 * day,
+            first + 7 * day,
+        ]
+        assert [m.recurrence for m in sent] == [(sent[0].submission_id, n) for n in (1, 2, 3, 4)]
+        assert len({m.id for m in sent}) == 4
+        assert {(m.to, m.text) for m in sent} == {(sent[0].to, sent[0].text)}
+        clock(c, advance="30d")
+        assert len(journal(c, namespace="life")) == 5  # OccurrencesEnd: five in all
+
+
+def test_a_future_recurring_send_is_scheduled_and_repeats_follow_each_occurrence() -> None:
+    with TestClient(create_app()) as c:
+        clock(c, set=MONDAY_8)
+        recurring = {"RecDateToSend": "2030-03-19T09:30:00Z", "Range": 1, "OccurrencesEnd": 2}
+        repeat = {"Frequency": 15, "Repetitions": 2}  # 15 minutes apart, twice more
+        twosms_send(c, {"RecurringOptions": recurring, "Repeat": repeat}, Type=2)
+        (first,) = journal(c, namespace="life")
+        assert (first.status, first.scheduled_at) == ("scheduled", "2030-03-19T09:30:00Z")
+        clock(c, advance="3d")
+        sent = sorted(journal(c, namespace="life"), key=lambda m: m.created_at)
+        times = [m.created_at for m in sent[1:]]
+        at = 1_900_143_000.0  # 2030-03-19T09:30:00Z
+        day, quarter = 86_400, 900
+        assert times == [
+            at + quarter,
+            at + 2 * quarter,
+            at + day,
+            at + day + quarter,
+            at + day + 2 * quarter,
+        ]
+        assert [h.status for h in sent[0].history] == ["scheduled", "queued"]
+
+
+def test_repeat_alone_repeats_a_standard_send() -> None:
+    with TestClient(create_app()) as c:
+        clock(c, set=MONDAY_8)
+        twosms_send(c, {"Repeat": {"Frequency": 1, "Repetitions": 2}})
+        clock(c, advance="1h")
+        assert len(journal(c, namespace="life")) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "expected"),
+    [
+        (
+            {"RecurringOptions": {"Range": 7}},
+            "Options.RecurringOptions.Range",
+            "one of 0 (NoEndDate)",
+        ),
+        (
+            {"RecurringOptions": {"PatternScheduleDays": 200}},
+            "Options.RecurringOptions.PatternScheduleDays",
+            "a sum of day flags from 0 to 127",
+        ),
+        (
+            {"RecurringOptions": {"Range": 1, "OccurrencesEnd": 0}},
+            "Options.RecurringOptions.OccurrencesEnd",
+            "1 or more",
+        ),
+        ({"Repeat": {"Frequency": 0, "Repetitions": 3}}, "Options.Repeat.Frequency", "1 or more"),
+        (
+            {"Repeat": {"Frequency": 1, "Repetitions": -1}},
+            "Options.Repeat.Repetitions",
+            "0 or more",
+        ),
+    ],
+)
+def test_recurrence_values_the_mock_cannot_read_are_refused_by_field(
+    options: dict[str, Any], field: str, expected: str
+) -> None:
+    with TestClient(create_app()) as c:
+        token = c.post(
+            "/Token",
+            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+        ).json()["access_token"]
+        answer = c.post(
+            "/api/v2/sms/messages",
+            json={**WORKED, "Options": options, "Type": 2 if "RecurringOptions" in options else 1},
+            headers={"Authorization": f"Bearer {token}", **NS},
+        )
+        assert answer.status_code == 400, answer.text
+        reason = answer.json()["Error"]["ErrorReason"]
+        assert f"{field}: " in reason, reason
+        assert expected in reason, reason
+
+
+def test_a_recurrence_without_end_stops_at_max_occurrences() -> None:
+    with TestClient(create_app(settings=Settings(max_occurrences=10))) as c:
+        clock(c, set=MONDAY_8)
+        twosms_send(c, {"RecurringOptions": {"Range": 0}}, Type=2)  # every day, no end
+        clock(c, advance="30d")
+        assert len(journal(c, namespace="life")) == 10
+        health = c.get("/_mock/health").json()
+        assert health["lifecycle"]["occurrences"] == 9
+        assert health["lifecycle"]["pending"] == 0
+
+
+def test_occurrences_before_the_send_are_not_sent_and_the_send_goes_at_once() -> None:
+    with TestClient(create_app()) as c:
+        clock(c, set=MONDAY_8)
+        # Daily since a year ago (365 days), 400 in all: days 366 to 399 are still to come.
+        recurring = {"RecDateToSend": "2029-03-18T08:00:00Z", "Range": 1, "OccurrencesEnd": 400}
+        twosms_send(c, {"RecurringOptions": recurring}, Type=2)
+        (now,) = journal(c, namespace="life")
+        assert now.status == "queued"
+        clock(c, advance="100d")
+        assert len(journal(c, namespace="life")) == 1 + 34

@@ -21,7 +21,6 @@ import codecs
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -48,6 +47,7 @@ from .common import (
     redact_credential,
     route_path,
 )
+from .twosms_schedule import check_schedule, schedule_of
 
 __all__ = [
     "CREDITS_KEY",
@@ -505,14 +505,13 @@ class SendMessages(ProviderOperation):
                     )
                 ],
             )
-        if (
-            self._type_names.get(msg["Type"]) == "Recurring"
-            and msg["Options"].get("RecurringOptions") is None
-        ):
+        recurring = self._type_names.get(msg["Type"]) == "Recurring"
+        if recurring and msg["Options"].get("RecurringOptions") is None:
             raise Reject(
                 "invalid_request",
                 [FieldProblem("Options.RecurringOptions", None, "required when Type is Recurring")],
             )
+        check_schedule(msg["Options"], recurring, self.settings)
         template = msg.get("Template")
         if template:
             # Template "will overwrite whatever is in the content parameter" (Body Parameters).
@@ -593,9 +592,8 @@ class SendMessages(ProviderOperation):
             by_key.setdefault(r.key, []).append(message_id)
         msg = p.msg
         options = msg["Options"]
-        when = options.get("DateToSend")
-        scheduled = when if when and _epoch(when) > now else None
-        expiry = options.get("ExpiryDate")
+        kind = self._type_names.get(msg["Type"])
+        plan = schedule_of(options, kind == "Recurring", now, self.settings)
         body: dict[str, Any] = {
             "Error": None,
             "ResponseData": {
@@ -603,11 +601,7 @@ class SendMessages(ProviderOperation):
                 "Result": "Success",  # INFERENCE: the document shows only "sample string 1"
                 "Detail": {
                     "IDs": {
-                        "AdvancedMessageID": (
-                            ctx.new_id()
-                            if self._type_names.get(msg["Type"]) == "Advanced"
-                            else None
-                        ),
+                        "AdvancedMessageID": (ctx.new_id() if kind == "Advanced" else None),
                         "StandardMessageIDs": by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
@@ -622,10 +616,11 @@ class SendMessages(ProviderOperation):
                 },
             },
         }
-        status = "scheduled" if scheduled else "queued"
+        status = "scheduled" if plan.send_at is not None else "queued"
         seg = p.seg
+        submission_id = ids[0] if len(ids) == 1 else ctx.new_id()
         submission = Submission(
-            id=ids[0] if len(ids) == 1 else ctx.new_id(),
+            id=submission_id,
             provider=PROVIDER,
             operation=self.id,
             created_at=now,
@@ -643,12 +638,13 @@ class SendMessages(ProviderOperation):
                 )
                 for r, message_id in zip(p.recipients, ids, strict=True)
             ),
-            scheduled_at=scheduled,
+            scheduled_at=plan.scheduled_at,
             headers=self.owner.stored_headers(p.headers),
             request=msg,
-            send_at=_epoch(scheduled) if scheduled else None,
-            # INFERENCE: ExpiryDate ends a message not delivered by then as expired.
-            expire_at=_epoch(expiry) if expiry else None,
+            send_at=plan.send_at,
+            expire_at=plan.expire_at,
+            recurs=plan.recurs,
+            recurs_from=(submission_id, 1) if plan.recurs is not None else None,
         )
         return Outcome(body, 200, submission)
 
@@ -726,19 +722,3 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
             violation=True,
         )
     return unquote_plus(client_id), unquote_plus(secret)
-
-
-def _epoch(iso: str) -> float:
-    """Epoch seconds of an RFC 3339 date-time (the contract's format).
-
-    Python 3.11's fromisoformat refuses two RFC 3339 spellings the format check allows:
-    lower-case ``t``/``z`` and a leap second; both are read here.
-    """
-    text = iso.upper()
-    leap = text[17:19] == "60" and text[13:14] == ":" and text[16:17] == ":"
-    if leap:
-        text = text[:17] + "59" + text[19:]
-    try:
-        return datetime.fromisoformat(text).timestamp() + (1 if leap else 0)
-    except ValueError:
-        return 0.0

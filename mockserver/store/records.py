@@ -14,7 +14,7 @@ recipients is one submission and 10,000 small rows, not 10,000 copies of the req
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,9 @@ __all__ = [
     "page_of",
 ]
 
-#: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change.
+#: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change
+#: an older record would be misread by (a new optional key, read with a default when it is
+#: absent, is not one: ``recurs_from`` was added so).
 SCHEMA_VERSION = 1
 
 
@@ -108,6 +110,12 @@ class Submission:
     #: seconds on the namespace's clock), for the lifecycle; not stored.
     send_at: float | None = field(default=None, repr=False, compare=False)
     expire_at: float | None = field(default=None, repr=False, compare=False)
+    #: A recurring send's later sends (epoch seconds on the namespace's clock, in order),
+    #: for the lifecycle; not stored.
+    recurs: Iterator[float] | None = field(default=None, repr=False, compare=False)
+    #: (submission id of the recurring send, occurrence number from 1) for each of its
+    #: occurrences, the first included.
+    recurs_from: tuple[str, int] | None = None
     #: The three encoded parts, once :meth:`encode` has made them.
     encoded: tuple[bytes, bytes, list[bytes]] | None = field(
         default=None, repr=False, compare=False
@@ -134,6 +142,7 @@ class Submission:
                 "encoding": self.encoding,
                 "scheduled_at": self.scheduled_at,
                 "media": [_media_json(m) for m in self.media],
+                **({"recurs_from": list(self.recurs_from)} if self.recurs_from else {}),
             }
         )
 
@@ -206,6 +215,8 @@ class Message:
     scheduled_at: str | None
     media: tuple[Media, ...]
     history: tuple[StatusChange, ...]
+    #: (submission id of the recurring send, occurrence number from 1), or None.
+    recurrence: tuple[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready data, as the admin API shows it."""
@@ -228,6 +239,11 @@ class Message:
             "scheduled_at": self.scheduled_at,
             "media": [_media_json(m) for m in self.media],
             "history": [{"status": h.status, "at": h.at, "reason": h.reason} for h in self.history],
+            "recurrence": (
+                {"of": self.recurrence[0], "occurrence": self.recurrence[1]}
+                if self.recurrence
+                else None
+            ),
         }
 
     @classmethod
@@ -236,6 +252,8 @@ class Message:
         fields = {k: v for k, v in data.items() if k in _MESSAGE_FIELDS}
         fields["media"] = tuple(Media(**m) for m in data["media"])
         fields["history"] = tuple(StatusChange(**h) for h in data["history"])
+        recurrence = data.get("recurrence")
+        fields["recurrence"] = (recurrence["of"], recurrence["occurrence"]) if recurrence else None
         return cls(**fields)
 
 
@@ -278,7 +296,13 @@ def decode_message(seq: int, namespace: str, row: bytes, head: Mapping[str, Any]
         scheduled_at=head["scheduled_at"],
         media=head["media"],
         history=tuple(StatusChange(*h) for h in data["history"]),
+        recurrence=_recurrence(head),
     )
+
+
+def _recurrence(head: Mapping[str, Any]) -> tuple[str, int] | None:
+    found = head.get("recurs_from")
+    return (found[0], found[1]) if found else None
 
 
 def with_status(row: bytes, status: str, at: float, reason: str | None) -> bytes:
