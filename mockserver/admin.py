@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .access import admin_authorized
+from .callbacks import CALLBACK_HEADER, CallbackError, Callbacks
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
 from .errors import MockServerError
@@ -157,9 +158,11 @@ def admin_routes(
     runtime: Runtime,
     faults: FaultEngine,
     lifecycle: Lifecycle,
+    callbacks: Callbacks,
 ) -> list[Route]:
     """Routes of the admin API, bound to ``store``; contracts are served as ``settings``
-    change them; fault rules go to ``faults``, clocks and forced states to ``lifecycle``."""
+    change them; fault rules go to ``faults``, clocks and forced states to ``lifecycle``,
+    callback targets and their journal to ``callbacks``."""
 
     async def health(request: Request) -> Response:
         return _json(
@@ -171,6 +174,7 @@ def admin_routes(
                 "seed": runtime.seed,
                 "store": await store.usage(),
                 "lifecycle": lifecycle.usage(),
+                "callbacks": callbacks.usage(),
             }
         )
 
@@ -199,6 +203,7 @@ def admin_routes(
         deleted = await store.reset(namespace)
         faults.forget(namespace)  # its rules went with the store's control state
         lifecycle.forget(namespace)
+        callbacks.forget(namespace)  # and so did its callback targets
         return _json({"deleted": deleted})
 
     async def one_message(request: Request) -> Response:
@@ -338,6 +343,7 @@ def admin_routes(
             except (ValueError, MockServerError) as exc:
                 raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
         taken = await lifecycle.run_due(namespace)  # what is due by the new time, now
+        callbacks.clock_moved()  # retries of pushes may be due too
         return _json({**_clock_body(namespace), "steps_taken": taken})
 
     async def message_status(request: Request) -> Response:
@@ -361,6 +367,67 @@ def admin_routes(
         message = await store.get(request.path_params["id"], namespace)
         assert message is not None
         return _json({"message": message.to_json()})
+
+    async def callback_journal(request: Request) -> Response:
+        params = request.query_params
+        unknown = sorted(set(params) - {"namespace", "cursor", "limit"})
+        if unknown:
+            raise _Bad(f"GET /_mock/callbacks takes namespace=, cursor= and limit= (got {unknown})")
+        namespace = _namespace(params.get("namespace")) or DEFAULT_NAMESPACE
+        tries, cursor = callbacks.attempts(namespace, _cursor(request), _limit(request))
+        return _json(
+            {
+                "namespace": namespace,
+                "targets": [t.to_json() for t in await callbacks.targets(namespace)],
+                "extra_urls": sorted(settings.callback_urls),
+                "pending": callbacks.pending(namespace),
+                "count": len(tries),
+                "attempts": [a.to_json() for a in tries],
+                "next_cursor": None if cursor is None else str(cursor),
+            }
+        )
+
+    async def callback_flush(request: Request) -> Response:
+        namespace = _one_namespace(request)
+        tries = await callbacks.flush(namespace, timeout=settings.callback_timeout_seconds + 1)
+        return _json(
+            {
+                "namespace": namespace,
+                "attempts": [a.to_json() for a in tries],
+                "pending": callbacks.pending(namespace),
+            }
+        )
+
+    async def callback_targets(request: Request) -> Response:
+        namespace = _one_namespace(request)
+        if request.method == "POST":
+            try:
+                data = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                data = None
+            if not isinstance(data, dict) or set(data) - {"url", "provider"}:
+                raise _Bad(
+                    'POST /_mock/callbacks/targets takes {"url": "http://…", "provider": P} '
+                    f"(provider optional: {', '.join(PROVIDERS)})"
+                )
+            try:
+                target = await callbacks.add_target(
+                    namespace, data.get("url"), data.get("provider")
+                )
+            except CallbackError as exc:
+                raise _Bad(str(exc).removeprefix("sms-mockserver: ")) from None
+            return _json({"namespace": namespace, "target": target.to_json()}, 201)
+        if request.method == "DELETE":
+            return _json({"deleted": await callbacks.delete_targets(namespace)})
+        targets = await callbacks.targets(namespace)
+        return _json({"namespace": namespace, "targets": [t.to_json() for t in targets]})
+
+    async def callback_target(request: Request) -> Response:
+        namespace = _one_namespace(request)
+        target_id = request.path_params["id"]
+        if not await callbacks.delete_targets(namespace, target_id):
+            raise _Bad(f"no callback target {target_id!r} in namespace {namespace!r}", 404)
+        return _json({"deleted": 1})
 
     async def magic(request: Request) -> Response:
         return _json(
@@ -401,6 +468,12 @@ def admin_routes(
         open_to_all = endpoint is health  # liveness probes need no secret; it shows no data
 
         async def run(request: Request) -> Response:
+            if CALLBACK_HEADER in request.headers:
+                return _error(
+                    "a status push of this mock called its own admin API; refused so that "
+                    "a push can never start another (remove the callback target)",
+                    508,
+                )
             if not open_to_all and not admin_authorized(
                 request.headers.get("authorization", ""), token
             ):
@@ -430,6 +503,14 @@ def admin_routes(
         Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", guarded(contract), methods=["GET"]),
         Route(f"{PREFIX}/faults", guarded(fault_rules), methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/faults/{{id}}", guarded(fault_rule), methods=["DELETE"]),
+        Route(f"{PREFIX}/callbacks", guarded(callback_journal), methods=["GET"]),
+        Route(f"{PREFIX}/callbacks/flush", guarded(callback_flush), methods=["POST"]),
+        Route(
+            f"{PREFIX}/callbacks/targets",
+            guarded(callback_targets),
+            methods=["GET", "POST", "DELETE"],
+        ),
+        Route(f"{PREFIX}/callbacks/targets/{{id}}", guarded(callback_target), methods=["DELETE"]),
         Route(f"{PREFIX}/magic", guarded(magic), methods=["GET"]),
         Route(f"{PREFIX}/rate-limit", guarded(rate_limit), methods=["GET", "PUT", "DELETE"]),
         Route(f"{PREFIX}/seed", guarded(seed), methods=["POST"]),

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .access import HostCheck
 from .admin import admin_routes
+from .callbacks import Callbacks
 from .config import Settings
 from .faults import FaultEngine
 from .lifecycle import Lifecycle
@@ -48,18 +49,20 @@ def create_app(
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(settings.store_limits())
     runtime = Runtime(seed=settings.seed, clock=clock, max_clocks=settings.max_namespaces)
-    faults = FaultEngine(store, runtime, settings)
     lifecycle = Lifecycle(store, runtime, settings)
+    faults = FaultEngine(store, runtime, settings, set_status=lifecycle.change)
     hooks = Hooks(post=[faults], stored=[lifecycle.track])
     deadlines = BodyDeadlines(settings.body_timeout_seconds)
     bounds = settings.store_limits().records
     providers = [factory(settings, runtime) for factory in PROVIDERS.values()]
+    callbacks = Callbacks(store, runtime, settings, {p.name: p.status_push for p in providers})
+    lifecycle.listeners.append(callbacks.status_changed)
     routes: list[BaseRoute] = []
     for provider in providers:
         for op in provider.operations():
             endpoint = Endpoint(op, store, runtime, hooks, bounds, deadlines)
             routes.append(Route(op.path, endpoint, methods=[op.method]))
-    routes += admin_routes(store, __version__, settings, runtime, faults, lifecycle)
+    routes += admin_routes(store, __version__, settings, runtime, faults, lifecycle, callbacks)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Wrong method or unknown path: JSON, in the provider's shape on its own paths."""
@@ -87,6 +90,7 @@ def create_app(
             async with runtime.running():
                 runtime.spawn(deadlines.run)
                 runtime.spawn(lifecycle.run)
+                runtime.spawn(callbacks.run)
                 yield
         finally:
             await store.close()
@@ -109,6 +113,7 @@ def create_app(
     app.state.hooks = hooks
     app.state.faults = faults
     app.state.lifecycle = lifecycle
+    app.state.callbacks = callbacks
     return app
 
 

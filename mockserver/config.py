@@ -141,6 +141,21 @@ class Settings:
     #: recurrence ends there (a 2sms ``Range`` with no end date would otherwise never end).
     max_occurrences: int = 1_000
 
+    # ---- delivery callbacks (README, "Delivery callbacks")
+    #: URLs every namespace pushes status changes to, besides the ones it registers
+    #: (``POST /_mock/callbacks/targets``).
+    callback_urls: frozenset[str] = frozenset()
+    #: Tries per push (the first included), the wait before the second (doubled after each
+    #: failure, on the namespace's clock), and how long one try may take.
+    callback_attempts: int = 5
+    callback_backoff_seconds: float = 1.0
+    callback_timeout_seconds: float = 5.0
+    #: Pushes waiting to be tried, in all; a push beyond it is dropped and counted
+    #: (/_mock/health, callbacks.dropped).
+    max_pending_callbacks: int = 10_000
+    #: Tries kept per namespace for ``GET /_mock/callbacks`` (the oldest go first).
+    max_callback_journal: int = 1_000
+
     # ---- numbers
     #: Accept numbers in the well-known fictional ranges (NANP 555-0100 to 555-0199, Ofcom's
     #: drama ranges such as +44 7700 900xxx) and mark them test_number in the journal; false
@@ -200,6 +215,8 @@ class Settings:
     #: Set: a known templateId sends the template's text (``sms_data.message`` optional), an
     #: unknown one is refused naming templateId.
     zoho_templates: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    #: Body of a status push: ``json`` or ``form`` (INFERENCE: Zoho publishes no payload).
+    zoho_status_push_format: str = "json"
 
     # ---- 2sms
     #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
@@ -237,6 +254,9 @@ class Settings:
     #: Seconds of one unit of ``Options.Repeat.Frequency`` (INFERENCE: the document does not
     #: say; minutes, as an alert repeated until it is read is usually repeated).
     twosms_repeat_frequency_seconds: int = 60
+    #: Body of a status push: ``form`` (the default: the 2sms "Status Updates" page
+    #: describes an HTTP POST of named values, not a JSON document) or ``json``.
+    twosms_status_push_format: str = "form"
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -275,6 +295,9 @@ class Settings:
             "rate_limit_burst",
             "max_pending_transitions",
             "max_occurrences",
+            "callback_attempts",
+            "max_pending_callbacks",
+            "max_callback_journal",
             "twosms_repeat_frequency_seconds",
             "zoho_max_message_length",
             "zoho_max_media_files",
@@ -282,6 +305,19 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
+        for name in ("zoho_status_push_format", "twosms_status_push_format"):
+            if getattr(self, name) not in ("json", "form"):
+                raise MockServerError(f"sms-mockserver: setting {name} must be json or form")
+        for url in self.callback_urls:
+            if not url.startswith(("http://", "https://")):
+                raise MockServerError(
+                    f"sms-mockserver: callback_urls take http:// or https:// URLs, got {url!r}"
+                )
+        for name in ("callback_backoff_seconds", "callback_timeout_seconds"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise MockServerError(
+                    f"sms-mockserver: setting {name} must be above 0 and at most 3600 seconds"
+                )
         for name in ("sent_after_seconds", "delivered_after_seconds"):
             if not 0 <= getattr(self, name) <= 10 * 365 * 86_400:
                 raise MockServerError(f"sms-mockserver: setting {name} must be 0 or more seconds")
@@ -417,7 +453,13 @@ class Settings:
         values: dict[str, Any] = {}
         for key, value in flat.items():
             if (
-                key in {"zoho_allowed_countries", "zoho_accepted_tokens", "allowed_hosts"}
+                key
+                in {
+                    "zoho_allowed_countries",
+                    "zoho_accepted_tokens",
+                    "allowed_hosts",
+                    "callback_urls",
+                }
                 and value is not None
             ):
                 if not isinstance(value, list):
@@ -469,6 +511,11 @@ _KINDS: dict[str, Any] = {
     "magic_numbers": bool,
     "rate_limit": (int, float, None),
     "lifecycle_progress": bool,
+    "callback_urls": "set",
+    "callback_backoff_seconds": (int, float),
+    "callback_timeout_seconds": (int, float),
+    "zoho_status_push_format": str,
+    "twosms_status_push_format": str,
     "sent_after_seconds": (int, float),
     "delivered_after_seconds": (int, float),
 }

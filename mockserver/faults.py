@@ -33,7 +33,7 @@ import math
 import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -387,11 +387,28 @@ def _restored(saved: Mapping[str, Any]) -> Rule:
     return Rule.from_json(data, str(saved["id"]), float(saved["created_at"]))
 
 
+#: (namespace, message id, status, at, reason) -> the changed message, or None.
+SetStatus = Callable[[str, str, str, float, str | None], Awaitable[Any]]
+
+
 class FaultEngine:
     """The post-fault hook of the pipeline: rules, the header and magic recipients."""
 
-    def __init__(self, store: Store, runtime: Runtime, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        settings: Settings,
+        set_status: SetStatus | None = None,
+    ) -> None:
         self.store = store
+        #: How a fault changes a message's status (the lifecycle's ``change``, so that the
+        #: change is pushed to callbacks like any other).
+        self.set_status: SetStatus = set_status or (
+            lambda namespace, message_id, status, at, reason: store.set_status(
+                message_id, namespace, status, at, reason
+            )
+        )
         self.runtime = runtime
         self.settings = settings
         self.magic = (
@@ -616,7 +633,7 @@ class FaultEngine:
                 await before()
             at = self.runtime.now(namespace)
             for recipient in submission.recipients:
-                await self.store.set_status(recipient.id, namespace, status, at, reason)
+                await self.set_status(namespace, recipient.id, status, at, reason)
 
         outcome.then = fail
         return outcome

@@ -24,13 +24,17 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from .config import Settings
 from .errors import MockServerError, StoreFullError
 from .runtime import Runtime
-from .store import Recipient, Store, Submission
+from .store import Message, Recipient, Store, Submission
+
+#: Told of every status change a message goes through after it was accepted (the delivery
+#: callbacks).
+StatusListener = Callable[[str, Message], Awaitable[None]]
 
 __all__ = ["FAILURE", "STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
 
@@ -101,6 +105,7 @@ class Lifecycle:
         #: Occurrences of recurring sends made, and refused by a full store (on_full=reject).
         self.occurrences = 0
         self.occurrences_refused = 0
+        self.listeners: list[StatusListener] = []
         self._order = itertools.count()
         # The runner's wake-up, on the runner's loop: requests may be served on another
         # (an in-process client's), so it is set through that loop, thread-safely.
@@ -133,6 +138,7 @@ class Lifecycle:
                 recipients=submission.recipients,
                 media=submission.media,
                 expire_at=submission.expire_at,
+                notify=submission.notify,
             )
             self._plan_next(namespace, _Recurring(source, submission.recurs))
         await self.run_due(namespace)
@@ -215,7 +221,7 @@ class Lifecycle:
         message = await self.store.get(step.message_id, namespace, seq=seq)
         if message is None or step.status not in TRANSITIONS.get(message.status, ()):
             return 0  # gone (evicted, reset), or moved on (forced meanwhile)
-        await self.store.set_status(step.message_id, namespace, step.status, step.at, seq=seq)
+        await self.change(namespace, step.message_id, step.status, step.at, seq=seq)
         following = _NEXT.get(step.status) if self.progress else None
         if following is not None:
             delay = self.sent_after if following == "sent" else self.delivered_after
@@ -255,6 +261,7 @@ class Lifecycle:
             media=source.media,
             expire_at=source.expire_at,
             recurs_from=(source.id, recurring.number),
+            notify=source.notify,
         )
         try:
             await self.store.append(namespace, occurrence)
@@ -266,6 +273,24 @@ class Lifecycle:
                 self._plan_submission(namespace, occurrence, at)
         self._plan_next(namespace, recurring)
         return 1
+
+    async def change(
+        self,
+        namespace: str,
+        message_id: str,
+        status: str,
+        at: float,
+        reason: str | None = None,
+        *,
+        seq: int = 0,
+    ) -> Message | None:
+        """Set a message's status in the store and tell the listeners (every status change
+        after acceptance goes through here); the changed message, or None when not kept."""
+        changed = await self.store.set_status(message_id, namespace, status, at, reason, seq=seq)
+        if changed is not None:
+            for listener in self.listeners:
+                await listener(namespace, changed)
+        return changed
 
     async def run(self) -> None:
         """Take due steps as the real clock reaches them, until cancelled (the app's
@@ -301,7 +326,7 @@ class Lifecycle:
                 f"sms-mockserver: status must be one of {', '.join(STATES)}, got {status!r}"
             )
         now = self.runtime.now(namespace)
-        changed = await self.store.set_status(message_id, namespace, status, now, reason)
+        changed = await self.change(namespace, message_id, status, now, reason)
         if changed is None:
             return False
         following = _NEXT.get(status) if self.progress and status in ("queued", "sent") else None

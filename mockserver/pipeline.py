@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.types import Receive, Scope, Send
 
+from .callbacks import CALLBACK_HEADER
 from .errors import FieldProblem, StoreFullError
 from .runtime import Runtime
 from .store import DEFAULT_NAMESPACE, SHARED, Store, Submission, Violation
@@ -398,6 +399,13 @@ class Endpoint:
                     await self._record(ctx, ignored)
                     return late
                 outcome = late
+            submission = outcome.submission
+            if (
+                submission is not None
+                and submission.notify is not None
+                and CALLBACK_HEADER in incoming.headers
+            ):
+                submission.notify = None  # sent by a status push: it must not push again
             if ctx.large:
                 answer = await asyncio.to_thread(self._finish, outcome, True)
             else:

@@ -6,19 +6,24 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..callbacks import Push
 from ..config import Settings
 from ..contracts import load_contract
 from ..pipeline import Incoming, Operation, path_below_root
 from ..runtime import Runtime
+from ..store import Message
 from ..store.records import bound_headers
 
 __all__ = [
     "Provider",
     "ProviderOperation",
+    "encode_push",
     "is_placeholder",
     "json_depth",
     "media_type",
@@ -110,6 +115,14 @@ def negotiate(accept: str, offered: tuple[str, ...]) -> str:
     return best
 
 
+def encode_push(fields: Mapping[str, Any], form: bool) -> Push:
+    """A push of named values: ``application/x-www-form-urlencoded`` or JSON."""
+    if form:
+        body = urlencode({k: "" if v is None else v for k, v in fields.items()}).encode()
+        return Push("application/x-www-form-urlencoded", body)
+    return Push("application/json", orjson.dumps(fields))
+
+
 class Provider:
     """What every provider shares: its name, the settings, the runtime, and the operations
     it serves through the pipeline.  Subclasses set ``name`` and implement ``operations``."""
@@ -139,6 +152,11 @@ class Provider:
 
         None when the path is not this provider's.
         """
+        return None
+
+    def status_push(self, message: Message) -> Push | None:
+        """The body of the push that tells a callback URL the message's latest status
+        (``message.history[-1]``); None for a status the provider pushes nothing for."""
         return None
 
     def not_found(self, request: Request) -> Response | None:

@@ -21,6 +21,7 @@ import codecs
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -30,18 +31,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..binding import Binder, form_pairs
+from ..callbacks import Push
 from ..charsets import UTF8, CharsetError, charset_of, decode, resolve
 from ..config import Settings
 from ..errors import FieldProblem
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import Segments, parse_number, segments
-from ..store import Recipient, Submission
+from ..store import Message, Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
 from .common import (
     Provider,
     ProviderOperation,
+    encode_push,
     json_depth,
     media_type,
     redact_credential,
@@ -74,6 +77,15 @@ TOKEN_KEY = "twosms.token:"
 CREDITS_KEY = "twosms.credits:"
 #: Shared outcomes and the envelope code each is answered with (codes in the contract).
 _CODES = {"invalid_request": "validation"}
+#: Statuses a delivery receipt is pushed for, in the words of the push.
+_PUSHED = {
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "failed": "Failed",
+    "undelivered": "Failed",
+    "expired": "Expired",
+    "cancelled": "Cancelled",
+}
 #: HTTP statuses of the outcomes that have their own (the rest: twosms_error_status).
 _STATUSES = {"unauthorized": 401, "unsupported_media_type": 415, "store_full": 507}
 
@@ -135,6 +147,28 @@ class TwoSms(Provider):
         reason = code["message"].replace("{detail}", request.method)
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         return JSONResponse(body, status_code=405, headers=headers)
+
+    def status_push(self, message: Message) -> Push | None:
+        """The push the 2sms US "Status Updates" page describes
+        (https://us.2sms.us/2020/07/06/status-updates): an HTTP POST of MessageID,
+        Destination ("international format beginning with country code"), Text, Reference,
+        DateReceived ("MM/DD/YYYY HH:mm:ss"), Status and Reason.  INFERENCE: the page shows
+        neither the encoding (a form by default; setting twosms_status_push_format), the
+        status words (the journal's, capitalised) nor the zone of DateReceived (UTC)."""
+        change = message.history[-1]
+        word = _PUSHED.get(change.status)
+        if word is None:
+            return None
+        fields = {
+            "MessageID": message.id,
+            "Destination": message.to.removeprefix("+"),
+            "Text": message.text,
+            "Reference": (message.notify or {}).get("Reference"),
+            "DateReceived": datetime.fromtimestamp(change.at, UTC).strftime("%m/%d/%Y %H:%M:%S"),
+            "Status": word,
+            "Reason": change.reason,
+        }
+        return encode_push(fields, self.settings.twosms_status_push_format == "form")
 
     def not_found(self, request: Request) -> Response | None:
         """ASP.NET Web API's 404 wording in the envelope for an unknown path under ``/api/``
@@ -645,6 +679,10 @@ class SendMessages(ProviderOperation):
             expire_at=plan.expire_at,
             recurs=plan.recurs,
             recurs_from=(submission_id, 1) if plan.recurs is not None else None,
+            # Status pushes are asked for per send (INFERENCE from the option's name).
+            notify={"Reference": options.get("Reference")}
+            if options.get("DeliveryReceipt")
+            else None,
         )
         return Outcome(body, 200, submission)
 

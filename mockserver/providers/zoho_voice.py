@@ -25,6 +25,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..callbacks import Push
 from ..charsets import CharsetError, decode
 from ..config import Settings
 from ..errors import FieldProblem, unknown_member
@@ -32,11 +33,12 @@ from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import parse_number, segments
-from ..store import Media, Recipient, Submission
+from ..store import Media, Message, Recipient, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
 from .common import (
     Provider,
     ProviderOperation,
+    encode_push,
     is_placeholder,
     json_depth,
     media_type,
@@ -49,6 +51,18 @@ __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 PROVIDER = "zoho_voice"
 _TEXT_PARTS = ("sms_data", "templateId", "scheduledTime", "timeZone")
 _MEDIA = "mms_media"
+#: Submission.notify of every Zoho message: pushes need nothing beyond the message.
+_NOTIFY: Mapping[str, Any] = {}
+#: Statuses a status callback is pushed for.  INFERENCE: Zoho publishes the words IN_QUEUE
+#: (the send response) and UNDELIVERED (its chat list); the others follow their style.
+_PUSHED = {
+    "sent": "SENT",
+    "delivered": "DELIVERED",
+    "undelivered": "UNDELIVERED",
+    "failed": "FAILED",
+    "expired": "EXPIRED",
+    "cancelled": "CANCELLED",
+}
 #: The parts whose value is text, typed per the contract (sms_data is JSON).
 _TEXT_FIELDS = frozenset(_TEXT_PARTS) - {"sms_data"}
 #: Shared outcomes and the ZVSMS code each is answered with.
@@ -92,6 +106,27 @@ class ZohoVoice(Provider):
             "message": f"{request.method}: this API takes {allowed}",
         }
         return JSONResponse(body, status_code=405, headers={"Allow": allowed})
+
+    def status_push(self, message: Message) -> Push | None:
+        """A status callback.  INFERENCE: Zoho documents no payload for v2 (its v1 page has a
+        ``statusCallback`` URL, "URL-level authentication only", and no body); this one uses
+        the send response's own names (``logid``, ``customerNumber``, ``senderId``,
+        ``status``) with the time in epoch milliseconds like ``submittedTime``; JSON, or a
+        form with setting zoho_status_push_format."""
+        change = message.history[-1]
+        word = _PUSHED.get(change.status)
+        if word is None:
+            return None
+        fields = {
+            "logid": message.id,
+            "customerNumber": message.to.removeprefix("+"),
+            "senderId": message.sender,
+            "message": message.text,
+            "status": word,
+            "statusTime": int(change.at * 1000),
+            "errorMessage": change.reason,
+        }
+        return encode_push(fields, self.settings.zoho_status_push_format == "form")
 
     def not_found(self, request: Request) -> Response | None:
         """ZVSMS-4027 with 404 for an unknown path under ``/rest/json/`` (the mock's choice:
@@ -486,6 +521,9 @@ class SendSms(ProviderOperation):
             headers=self.owner.stored_headers(command.headers),
             request=fields,
             send_at=send_at,
+            # Every message can push (Zoho's v2 send has no per-message callback field; the
+            # namespace's callback targets decide).
+            notify=_NOTIFY,
         )
         return Outcome({"code": "ZVSMS-2000", "send": send, "status": "SUCCESS"}, 200, submission)
 

@@ -39,7 +39,7 @@ __all__ = [
 
 #: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change
 #: an older record would be misread by (a new optional key, read with a default when it is
-#: absent, is not one: ``recurs_from`` was added so).
+#: absent, is not one: ``recurs_from`` and ``notify`` were added so).
 SCHEMA_VERSION = 1
 
 
@@ -114,8 +114,12 @@ class Submission:
     #: for the lifecycle; not stored.
     recurs: Iterator[float] | None = field(default=None, repr=False, compare=False)
     #: (submission id of the recurring send, occurrence number from 1) for each of its
-    #: occurrences, the first included.
+    #: occurrences, the first included.  Both are optional head keys (no schema bump).
     recurs_from: tuple[str, int] | None = None
+    #: Set when the messages push their status changes to the namespace's callback URLs:
+    #: what the provider's push needs beyond the message (2sms ``Options.Reference``).
+    #: None: no pushes (a 2sms send without ``Options.DeliveryReceipt``).
+    notify: Mapping[str, Any] | None = None
     #: The three encoded parts, once :meth:`encode` has made them.
     encoded: tuple[bytes, bytes, list[bytes]] | None = field(
         default=None, repr=False, compare=False
@@ -143,6 +147,7 @@ class Submission:
                 "scheduled_at": self.scheduled_at,
                 "media": [_media_json(m) for m in self.media],
                 **({"recurs_from": list(self.recurs_from)} if self.recurs_from else {}),
+                **({"notify": self.notify} if self.notify is not None else {}),
             }
         )
 
@@ -217,6 +222,8 @@ class Message:
     history: tuple[StatusChange, ...]
     #: (submission id of the recurring send, occurrence number from 1), or None.
     recurrence: tuple[str, int] | None = None
+    #: What the provider's status push needs (None: the message pushes no status).
+    notify: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready data, as the admin API shows it."""
@@ -244,6 +251,7 @@ class Message:
                 if self.recurrence
                 else None
             ),
+            "notify": self.notify,
         }
 
     @classmethod
@@ -297,6 +305,7 @@ def decode_message(seq: int, namespace: str, row: bytes, head: Mapping[str, Any]
         media=head["media"],
         history=tuple(StatusChange(*h) for h in data["history"]),
         recurrence=_recurrence(head),
+        notify=head.get("notify"),
     )
 
 
