@@ -204,6 +204,7 @@ def admin_routes(
         faults.forget(namespace)  # its rules went with the store's control state
         lifecycle.forget(namespace)
         callbacks.forget(namespace)  # and so did its callback targets
+        runtime.reset_clocks(namespace)  # a fresh namespace runs on real time
         return _json({"deleted": deleted})
 
     async def one_message(request: Request) -> Response:

@@ -74,8 +74,8 @@ class MockHandle:
             )
         return response.status_code, response.json()
 
-    def _every(self, path: str, **params: Any) -> list[Any]:
-        key = path.rsplit("/", 1)[-1]
+    def _every(self, path: str, key: str | None = None, **params: Any) -> list[Any]:
+        key = key or path.rsplit("/", 1)[-1]
         items: list[Any] = []
         cursor = None
         while True:
@@ -157,13 +157,18 @@ class MockHandle:
             data["when"] = when
         if match is not None:
             data["match"] = match
-        response = self.http.post(
-            f"{self.base}/_mock/faults", params={"namespace": self.namespace}, json=data
-        )
-        if response.status_code != 201:
-            raise MockServerError(f"{self.tool}: {response.json().get('error', response.text)}")
-        rule: dict[str, Any] = response.json()["rule"]
+        rule: dict[str, Any] = self._post("/faults", data)["rule"]
         return rule
+
+    def _post(self, path: str, data: Any) -> Any:
+        """POST ``data`` as JSON to an admin call of this namespace; the answer's JSON, or a
+        :class:`MockServerError` with the mock's own message."""
+        response = self.http.post(
+            f"{self.base}/_mock{path}", params={"namespace": self.namespace}, json=data
+        )
+        if response.status_code >= 400:
+            raise MockServerError(f"{self.tool}: {response.json().get('error', response.text)}")
+        return response.json()
 
     def faults(self) -> dict[str, Any]:
         """The namespace's fault rules (with their ``seen`` and ``hits``) and the faults
@@ -171,6 +176,53 @@ class MockHandle:
         _, body = self.admin("GET", "/faults", namespace=self.namespace)
         found: dict[str, Any] = body
         return found
+
+    # ------------------------------------------------------------------ time and lifecycle
+
+    def clock(
+        self,
+        *,
+        at: float | str | None = None,
+        advance: float | str | None = None,
+        freeze: bool = False,
+        real: bool = False,
+    ) -> dict[str, Any]:
+        """Move this namespace's clock (README, "Time and lifecycle"): ``at`` sets it
+        (epoch seconds or ``"2030-03-17T12:00:00Z"``), ``advance`` moves it on (seconds or
+        ``"1h30m"``), ``freeze`` stops it, ``real`` puts it back on real time.  The steps
+        due by the new time are taken before it returns; the clock as the mock shows it."""
+        verbs = {
+            "set": at,
+            "advance": advance,
+            "freeze": True if freeze else None,
+            "real": True if real else None,
+        }
+        chosen = {k: v for k, v in verbs.items() if v is not None}
+        if len(chosen) != 1:
+            raise MockServerError(f"{self.tool}: clock() takes one of at, advance, freeze, real")
+        answer: dict[str, Any] = self._post("/clock", chosen)
+        return answer
+
+    def set_status(self, message_id: str, status: str, reason: str | None = None) -> Message:
+        """Force a message into ``status`` (with a ``reason``, e.g. a carrier error)."""
+        body = self._post(f"/messages/{message_id}/status", {"status": status, "reason": reason})
+        return Message.from_json(body["message"])
+
+    def add_callback(self, url: str, *, provider: str | None = None) -> dict[str, Any]:
+        """Push this namespace's status changes to ``url`` (of one provider's messages,
+        or of both); the target as the mock lists it (with its ``id``)."""
+        data = {"url": url} if provider is None else {"url": url, "provider": provider}
+        target: dict[str, Any] = self._post("/callbacks/targets", data)["target"]
+        return target
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Every journaled try of a status push of this namespace, oldest first."""
+        return self._every("/callbacks", "attempts", namespace=self.namespace)
+
+    def flush_callbacks(self) -> list[dict[str, Any]]:
+        """Try every waiting push of this namespace now (retries included); the tries."""
+        tries: list[dict[str, Any]] = self._post("/callbacks/flush", None)["attempts"]
+        return tries
 
     # ------------------------------------------------------------------ assertions
 

@@ -35,8 +35,11 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from .access import is_local, require_local
 from .cli import TARGET_ENV
+from .config import Settings
 from .contracts import PROVIDERS, render_openapi
 from .errors import MockServerError
+from .pipeline import Reject
+from .providers.twosms_schedule import check_schedule
 from .strategies import register_formats
 
 __all__ = [
@@ -111,13 +114,17 @@ def breaks_cross_part_rule(body: Any) -> bool:
     return (mms is True) != (media is not None) or media in (b"", "")
 
 
+_DEFAULTS = Settings()
+
+
 def breaks_business_rule(body: Any) -> bool:
     """True when a generated 2sms MessageV2 breaks a rule the schema cannot state.
 
     The contract records these as business rules (send_messages.toml inferences): at least
     one recipient across the three Contacts maps; Content unless a Template is given; a
     Template.ID among the configured templates (a generated GUID never is); RecurringOptions
-    when Type is Recurring.
+    when Type is Recurring; recurrence and repeat values the mock can read (its readings of
+    fields the document leaves unexplained, :mod:`mockserver.providers.twosms_schedule`).
     """
     if not isinstance(body, dict):
         return False
@@ -131,9 +138,14 @@ def breaks_business_rule(body: Any) -> bool:
     if not body.get("Content"):
         return True
     options = body.get("Options")
-    return body.get("Type") == 2 and not (
-        isinstance(options, dict) and options.get("RecurringOptions")
-    )
+    recurring = body.get("Type") == 2
+    if recurring and not (isinstance(options, dict) and options.get("RecurringOptions")):
+        return True
+    try:
+        check_schedule(options if isinstance(options, dict) else {}, recurring, _DEFAULTS)
+    except (Reject, TypeError, AttributeError):
+        return True
+    return False
 
 
 def bound_as_asp_net(violations: list[dict[str, Any]]) -> bool:

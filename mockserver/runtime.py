@@ -117,6 +117,13 @@ class Runtime:
             )
         self._clocks[namespace] = clock
 
+    def reset_clocks(self, namespace: str | None) -> None:
+        """Put ``namespace`` (None: every namespace) back on the app's clock."""
+        if namespace is None:
+            self._clocks.clear()
+        else:
+            self._clocks.pop(namespace, None)
+
     def clock_of(self, namespace: str) -> Callable[[], float] | None:
         """The clock ``namespace`` has of its own (None: it follows the app's)."""
         return self._clocks.get(namespace)

@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
+from mockserver.errors import MockServerError
 from mockserver.server import MockServer
 
 from .conftest import WORKED, ZOHO_AUTH, journal, zoho_send
@@ -299,3 +300,27 @@ def test_targets_are_listed_deleted_bounded_and_reset_with_the_namespace() -> No
         assert [t["id"] for t in listed] == ids[1:]
         c.delete("/_mock/messages", params=PARAMS)
         assert c.get("/_mock/callbacks/targets", params=PARAMS).json()["targets"] == []
+
+
+def test_the_handle_registers_forces_flushes_and_reads_the_journal(receiver: Receiver) -> None:
+    with MockServer() as server:
+        handle = server.namespace()
+        handle.clock(freeze=True)
+        target = handle.add_callback(receiver.url, provider="zoho_voice")
+        assert target["provider"] == "zoho_voice"
+        sms = json.dumps({"customerNumber": "14155550100", "message": "hi", "senderId": "ACME"})
+        httpx.post(
+            f"{handle.url}/rest/json/v2/sms/send",
+            files={"sms_data": (None, sms)},
+            headers=ZOHO_AUTH,
+        )
+        (message,) = handle.messages()
+        failed = handle.set_status(message.id, "undelivered", "carrier error 30008")
+        assert failed.history[-1].reason == "carrier error 30008"
+        handle.flush_callbacks()
+        eventually(lambda: len(handle.callbacks()) == 1)
+        (attempt,) = handle.callbacks()
+        assert (attempt["status"], attempt["outcome"]) == ("undelivered", "delivered")
+        assert json.loads(attempt["body"])["errorMessage"] == "carrier error 30008"
+        with pytest.raises(MockServerError, match="takes one of at, advance"):
+            handle.clock()

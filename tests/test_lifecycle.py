@@ -57,6 +57,8 @@ def test_without_progress_messages_stay_queued_but_schedules_still_run() -> None
         clock(c, advance="2d")
         assert [s for s, _ in statuses(c)] == ["queued"]
         c.delete("/_mock/messages", params={"namespace": "life"})
+        assert c.get("/_mock/clock", params={"namespace": "life"}).json()["virtual"] is False
+        clock(c, set=START + 2 * 86_400)  # a reset put the namespace back on real time
         zoho_send(
             c,
             data={"scheduledTime": "2030-03-20 09:00:00", "timeZone": "UTC"},

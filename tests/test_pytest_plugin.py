@@ -191,3 +191,12 @@ def test_the_plugin_is_registered_on_install(tmp_path: Path) -> None:
     assert "fixtures defined from mockserver.pytest_plugin" in result.stdout
     for name in ("smsmock", "smsmock_app", "smsmock_server", "smsmock_settings", "smsmock_store"):
         assert f"\n{name} " in result.stdout, result.stdout
+
+
+def test_the_readme_time_and_lifecycle_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Time and lifecycle\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "smsmock.clock(advance=" in code
+    pytester.makepyfile(test_readme=code)
+    pytester.runpytest().assert_outcomes(passed=1)
