@@ -121,6 +121,22 @@ def zoho_send(
     return response
 
 
+def twosms_send(
+    client: TestClient, body: Any, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """POST a 2sms send as JSON with a fresh bearer token (client ``a``/``b``)."""
+    token = client.post(
+        "/Token",
+        data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+    ).json()["access_token"]
+    response: httpx.Response = client.post(
+        "/api/v2/sms/messages",
+        json=body,
+        headers={"Authorization": f"Bearer {token}", **(headers or {})},
+    )
+    return response
+
+
 _VALIDATORS: dict[tuple[str, str], jsonschema_rs.Validator] = {}
 
 

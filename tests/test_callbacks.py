@@ -19,7 +19,7 @@ from mockserver import Settings, create_app
 from mockserver.errors import MockServerError
 from mockserver.server import MockServer
 
-from .conftest import WORKED, ZOHO_AUTH, journal, zoho_send
+from .conftest import WORKED, ZOHO_AUTH, journal, twosms_send, zoho_send
 
 NS = "cb"
 PARAMS = {"namespace": NS}
@@ -122,15 +122,7 @@ def test_a_receiver_gets_each_zoho_status_push(receiver: Receiver) -> None:
 
 
 def twosms(client: TestClient, options: dict[str, Any]) -> None:
-    token = client.post(
-        "/Token",
-        data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
-    ).json()["access_token"]
-    answer = client.post(
-        "/api/v2/sms/messages",
-        json={**WORKED, "Options": options},
-        headers={"Authorization": f"Bearer {token}", "X-Mock-Namespace": NS},
-    )
+    answer = twosms_send(client, {**WORKED, "Options": options}, {"X-Mock-Namespace": NS})
     assert answer.status_code == 200, answer.text
 
 

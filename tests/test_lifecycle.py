@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 
-from .conftest import VALID_SMS, WORKED, ZOHO_AUTH, journal, zoho_send
+from .conftest import VALID_SMS, WORKED, ZOHO_AUTH, journal, twosms_send, zoho_send
 
 MOVING = Settings(lifecycle_progress=True, sent_after_seconds=1, delivered_after_seconds=3)
 START = 1_900_000_000.0  # 2030-03-17T17:46:40Z
@@ -121,16 +121,8 @@ def test_a_forced_failure_shows_its_reason_and_stops_the_steps() -> None:
 def test_a_2sms_send_is_scheduled_and_expires() -> None:
     with TestClient(create_app(settings=MOVING)) as c:
         clock(c, set=START)
-        token = c.post(
-            "/Token",
-            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
-        ).json()["access_token"]
         options = {"DateToSend": "2030-03-18T09:00:00+00:00", "ExpiryDate": "2030-03-18T09:00:02Z"}
-        answer = c.post(
-            "/api/v2/sms/messages",
-            json={**WORKED, "Options": options},
-            headers={"Authorization": f"Bearer {token}", **NS},
-        )
+        answer = twosms_send(c, {**WORKED, "Options": options}, NS)
         assert answer.status_code == 200, answer.text
         clock(c, advance="1d")
         # Sent at 09:00:01, but its delivery (09:00:04) would come after the expiry.
@@ -169,16 +161,8 @@ def test_the_clock_is_per_namespace_and_goes_back_to_real_time() -> None:
         assert message.created_at == clock(c, advance=0)["now"]  # the send took the frozen time
 
 
-def twosms_send(client: TestClient, options: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    token = client.post(
-        "/Token",
-        data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
-    ).json()["access_token"]
-    answer = client.post(
-        "/api/v2/sms/messages",
-        json={**WORKED, "Options": options, **fields},
-        headers={"Authorization": f"Bearer {token}", **NS},
-    )
+def twosms(client: TestClient, options: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    answer = twosms_send(client, {**WORKED, "Options": options, **fields}, NS)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -197,7 +181,7 @@ def test_a_2sms_recurring_send_makes_its_occurrences_as_the_clock_passes_them() 
             "Range": 1,  # OccurrenceCount
             "OccurrencesEnd": 5,
         }
-        twosms_send(c, {"RecurringOptions": recurring}, Type=2)
+        twosms(c, {"RecurringOptions": recurring}, Type=2)
         assert len(journal(c, namespace="life")) == 1
         clock(c, advance="7d")
         sent = sorted(journal(c, namespace="life"), key=lambda m: m.created_at)
@@ -222,7 +206,7 @@ def test_a_future_recurring_send_is_scheduled_and_repeats_follow_each_occurrence
         clock(c, set=MONDAY_8)
         recurring = {"RecDateToSend": "2030-03-19T09:30:00Z", "Range": 1, "OccurrencesEnd": 2}
         repeat = {"Frequency": 15, "Repetitions": 2}  # 15 minutes apart, twice more
-        twosms_send(c, {"RecurringOptions": recurring, "Repeat": repeat}, Type=2)
+        twosms(c, {"RecurringOptions": recurring, "Repeat": repeat}, Type=2)
         (first,) = journal(c, namespace="life")
         assert (first.status, first.scheduled_at) == ("scheduled", "2030-03-19T09:30:00Z")
         clock(c, advance="3d")
@@ -243,7 +227,7 @@ def test_a_future_recurring_send_is_scheduled_and_repeats_follow_each_occurrence
 def test_repeat_alone_repeats_a_standard_send() -> None:
     with TestClient(create_app()) as c:
         clock(c, set=MONDAY_8)
-        twosms_send(c, {"Repeat": {"Frequency": 1, "Repetitions": 2}})
+        twosms(c, {"Repeat": {"Frequency": 1, "Repetitions": 2}})
         clock(c, advance="1h")
         assert len(journal(c, namespace="life")) == 3
 
@@ -278,15 +262,8 @@ def test_recurrence_values_the_mock_cannot_read_are_refused_by_field(
     options: dict[str, Any], field: str, expected: str
 ) -> None:
     with TestClient(create_app()) as c:
-        token = c.post(
-            "/Token",
-            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
-        ).json()["access_token"]
-        answer = c.post(
-            "/api/v2/sms/messages",
-            json={**WORKED, "Options": options, "Type": 2 if "RecurringOptions" in options else 1},
-            headers={"Authorization": f"Bearer {token}", **NS},
-        )
+        kind = 2 if "RecurringOptions" in options else 1
+        answer = twosms_send(c, {**WORKED, "Options": options, "Type": kind}, NS)
         assert answer.status_code == 400, answer.text
         reason = answer.json()["Error"]["ErrorReason"]
         assert f"{field}: " in reason, reason
@@ -296,7 +273,7 @@ def test_recurrence_values_the_mock_cannot_read_are_refused_by_field(
 def test_a_recurrence_without_end_stops_at_max_occurrences() -> None:
     with TestClient(create_app(settings=Settings(max_occurrences=10))) as c:
         clock(c, set=MONDAY_8)
-        twosms_send(c, {"RecurringOptions": {"Range": 0}}, Type=2)  # every day, no end
+        twosms(c, {"RecurringOptions": {"Range": 0}}, Type=2)  # every day, no end
         clock(c, advance="30d")
         assert len(journal(c, namespace="life")) == 10
         health = c.get("/_mock/health").json()
@@ -309,7 +286,7 @@ def test_occurrences_before_the_send_are_not_sent_and_the_send_goes_at_once() ->
         clock(c, set=MONDAY_8)
         # Daily since a year ago (365 days), 400 in all: days 366 to 399 are still to come.
         recurring = {"RecDateToSend": "2029-03-18T08:00:00Z", "Range": 1, "OccurrencesEnd": 400}
-        twosms_send(c, {"RecurringOptions": recurring}, Type=2)
+        twosms(c, {"RecurringOptions": recurring}, Type=2)
         (now,) = journal(c, namespace="life")
         assert now.status == "queued"
         clock(c, advance="100d")

@@ -52,7 +52,7 @@ class Schedule:
     #: ``send_at`` as the journal shows it (the client's own text where it sent one).
     scheduled_at: str | None = None
     expire_at: float | None = None
-    #: The later sends of a recurring or repeated send, and the number of sends in all.
+    #: The later sends of a recurring or repeated send (epoch seconds, in order).
     recurs: Iterator[float] | None = None
 
 
