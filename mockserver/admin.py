@@ -20,6 +20,7 @@ from .access import admin_authorized
 from .callbacks import CALLBACK_HEADER, CallbackError, Callbacks
 from .config import Settings
 from .contracts import PROVIDERS, render_openapi
+from .downloads import annotate_media, download
 from .errors import MockServerError
 from .faults import MAGIC, FaultEngine, FaultError
 from .lifecycle import Lifecycle, LifecycleError
@@ -216,8 +217,39 @@ def admin_routes(
         if message is None:
             raise _Bad(f"no message with id {request.path_params['id']!r} is kept", 404)
         body = message.to_json()
+        if message.media:
+            kept = await store.kept_media(message.namespace, message.submission_id)
+            annotate_media(body["media"], request, message, kept)
         body["submission"] = await store.submission(message.submission_id, message.namespace)
         return _json(body)
+
+    async def message_media(request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - {"namespace"})
+        if unknown:
+            raise _Bad(f"GET /_mock/messages/{{id}}/media/{{n}} takes only namespace= ({unknown})")
+        message_id, raw = request.path_params["id"], request.path_params["n"]
+        message = await store.get(message_id, _namespace(request.query_params.get("namespace")))
+        if message is None:
+            raise _Bad(f"no message with id {message_id!r} is kept", 404)
+        count = len(message.media)
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) < count):
+            raise _Bad(
+                f"message {message_id!r} has {count} attachment(s), numbered from 0; "
+                f"there is no attachment {raw!r}",
+                404,
+            )
+        index = int(raw)
+        kept = await store.media(message.namespace, message.submission_id, index)
+        if kept is None:
+            meta = message.media[index]
+            raise _Bad(
+                f"attachment {index} of message {message_id!r} ({meta.filename!r}, {meta.size} "
+                "bytes) is not kept: attachments are kept within max_kept_media_bytes "
+                f"({store.limits.max_kept_media_bytes} bytes in all), the oldest dropped first; "
+                "its summary (size, sha256) stays with the message",
+                410,
+            )
+        return download(kept)
 
     async def wait(request: Request) -> Response:
         where = _message_filter(request, _MESSAGE_FILTERS | {"cursor", "timeout"})
@@ -499,6 +531,7 @@ def admin_routes(
         Route(f"{PREFIX}/messages/wait", guarded(wait), methods=["GET"]),
         Route(f"{PREFIX}/messages/{{id}}", guarded(one_message), methods=["GET"]),
         Route(f"{PREFIX}/messages/{{id}}/status", guarded(message_status), methods=["POST"]),
+        Route(f"{PREFIX}/messages/{{id}}/media/{{n}}", guarded(message_media), methods=["GET"]),
         Route(f"{PREFIX}/clock", guarded(clock), methods=["GET", "POST"]),
         Route(f"{PREFIX}/violations", guarded(violations), methods=["GET"]),
         Route(f"{PREFIX}/contracts/{{provider}}/openapi.json", guarded(contract), methods=["GET"]),

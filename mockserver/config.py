@@ -89,6 +89,11 @@ class Settings:
     max_store_bytes: int = 64 * MiB
     #: Contract violations kept per namespace (the oldest go first, counted).
     max_violations: int = 1_000
+    #: Bytes of MMS attachments kept in all, for download (``GET
+    #: /_mock/messages/{id}/media/{n}``); beyond it the oldest attachments are dropped and
+    #: counted (their messages stay, and the download answers 410).  SQLite keeps them as
+    #: files in ``<database file>-media/``, memory in the process.
+    max_kept_media_bytes: int = 64 * MiB
     #: Live 2sms access tokens; expired ones are dropped first, then POST /Token answers 503.
     max_tokens: int = 10_000
     #: Request headers kept with each request, by count and by bytes (the rest is noted).
@@ -275,6 +280,7 @@ class Settings:
             "max_namespaces",
             "max_store_bytes",
             "max_violations",
+            "max_kept_media_bytes",
             "max_tokens",
             "max_stored_headers",
             "max_stored_header_bytes",
@@ -380,6 +386,7 @@ class Settings:
             max_bytes=self.max_store_bytes,
             max_violations=self.max_violations,
             max_shared_keys=self.max_tokens,
+            max_kept_media_bytes=self.max_kept_media_bytes,
             records=RecordBounds(
                 max_headers=self.max_stored_headers,
                 max_header_bytes=self.max_stored_header_bytes,

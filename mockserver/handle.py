@@ -129,6 +129,22 @@ class MockHandle:
             raise NoMessageError(f"{self.tool}: {body['error'].removeprefix(TOOL + ': ')}")
         return Message.from_json(body["message"])
 
+    def media(self, message_id: str, n: int = 0) -> bytes:
+        """The bytes of attachment ``n`` (from 0) of a message, exactly as the client sent
+        them; raises :class:`~mockserver.errors.MockServerError` with the mock's reason when
+        there is no such attachment (404) or its bytes are no longer kept (410)."""
+        response = self.http.get(
+            f"{self.base}/_mock/messages/{message_id}/media/{n}",
+            params={"namespace": self.namespace} if self.namespace else None,
+        )
+        if response.status_code != 200:
+            try:
+                reason = response.json().get("error", response.text)
+            except ValueError:
+                reason = response.text
+            raise MockServerError(f"{self.tool}: HTTP {response.status_code}: {reason}")
+        return response.content
+
     def violations(self, *, provider: str | None = None) -> list[Violation]:
         """The contract violations of this namespace's requests, oldest first."""
         found = self._every("/violations", namespace=self.namespace, provider=provider)

@@ -34,7 +34,7 @@ def test_health_reports_usage_and_limits(client: TestClient) -> None:
     store = body["store"]
     assert (store["store"], store["messages"], store["namespaces"]) == ("memory", 0, 0)
     assert store["limits"]["max_messages"] == 10_000
-    assert store["evicted"] == {"messages": 0, "violations": 0, "namespaces": 0}
+    assert store["evicted"] == {"messages": 0, "violations": 0, "namespaces": 0, "media": 0}
     zoho_send(client)
     store = client.get("/_mock/health").json()["store"]
     assert (store["messages"], store["namespaces"]) == (1, 1)

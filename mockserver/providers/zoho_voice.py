@@ -518,6 +518,7 @@ class SendSms(ProviderOperation):
             ),
             scheduled_at=scheduled,
             media=stored_media,
+            media_data=tuple(bytes(p.data) for p in media) if media else (),
             headers=self.owner.stored_headers(command.headers),
             request=fields,
             send_at=send_at,

@@ -10,6 +10,7 @@ from .records import (
     Recipient,
     RecordBounds,
     StatusChange,
+    StoredMedia,
     Submission,
     Violation,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "StatusChange",
     "Store",
     "StoreLimits",
+    "StoredMedia",
     "Submission",
     "Violation",
 ]

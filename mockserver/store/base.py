@@ -8,6 +8,10 @@ A store has three parts, each partitioned by namespace:
   and whatever a later provider needs), so providers never widen the store's protocol;
 - :class:`Control`: small JSON documents per namespace (fault rules, the clock, the seed).
 
+The bytes of MMS attachments are kept beside the journal, not in its records, within a byte
+budget of their own (``max_kept_media_bytes``): the oldest go first, and the message then
+still shows its attachment's summary, with ``kept`` false.
+
 Namespaces are created on first use, like moto's per-account back-ends.  The namespace
 :data:`SHARED` (the empty name, which no request can pick) holds what belongs to no namespace
 (tokens): it is never evicted and never reset.
@@ -24,7 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..errors import StoreFullError
-from .records import Message, MessageFilter, Page, RecordBounds, Submission, Violation
+from .records import (
+    Message,
+    MessageFilter,
+    Page,
+    RecordBounds,
+    StoredMedia,
+    Submission,
+    Violation,
+)
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -66,6 +78,9 @@ class StoreLimits:
     max_keys: int = 1_000
     #: Largest JSON document one Accounts or Control value may be.
     max_value_bytes: int = 64 * 1024
+    #: Bytes of attachments (MMS media) kept across all namespaces; beyond it the oldest
+    #: attachments are dropped (and counted), their messages kept.
+    max_kept_media_bytes: int = 64 * MiB
     records: RecordBounds = field(default_factory=RecordBounds)
 
     def __post_init__(self) -> None:
@@ -79,6 +94,7 @@ class StoreLimits:
             "max_shared_keys",
             "max_keys",
             "max_value_bytes",
+            "max_kept_media_bytes",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -134,6 +150,12 @@ class Ledger:
         #: Evictions of namespaces that no longer exist (so totals never go down).
         self._gone_messages = 0
         self._gone_violations = 0
+        #: Attachments whose bytes are kept, their bytes, and those dropped to stay within
+        #: ``max_kept_media_bytes`` (an attachment that goes with its message is not counted:
+        #: the message's eviction is).
+        self.media = 0
+        self.media_bytes = 0
+        self.evicted_media = 0
 
     def use(self, namespace: str) -> NamespaceStats:
         """The stats of ``namespace``, created if new, marked most recently used."""
@@ -245,6 +267,31 @@ class Ledger:
             self._gone_violations += stats.evicted_violations + stats.violations
         return stats.messages
 
+    def media_fits(self, size: int) -> bool:
+        """Whether an attachment of ``size`` bytes can be kept at all (else it is counted as
+        evicted at once, and its message kept without it)."""
+        if size <= self.limits.max_kept_media_bytes:
+            return True
+        self.evicted_media += 1
+        return False
+
+    def media_added(self, size: int) -> None:
+        """One attachment of ``size`` bytes is kept."""
+        self.media += 1
+        self.media_bytes += size
+
+    def media_over_budget(self) -> bool:
+        """True while the kept attachments hold more than ``max_kept_media_bytes``."""
+        return self.media_bytes > self.limits.max_kept_media_bytes
+
+    def media_dropped(self, count: int, size: int, *, evicted: bool) -> None:
+        """``count`` attachments of ``size`` bytes in all are no longer kept: ``evicted``
+        for the byte budget, else with their messages (or a reset)."""
+        self.media -= count
+        self.media_bytes -= size
+        if evicted:
+            self.evicted_media += count
+
     def usage(self) -> dict[str, Any]:
         """Counts and limits, as ``/_mock/health`` shows them."""
         spaces = [s for name, s in self.spaces.items() if name != SHARED]
@@ -254,10 +301,12 @@ class Ledger:
             "messages": self.total_messages,
             "bytes": self.total_bytes,
             "violations": sum(s.violations for s in spaces),
+            "media": {"kept": self.media, "bytes": self.media_bytes},
             "evicted": {
                 "messages": self._gone_messages + sum(s.evicted_messages for s in spaces),
                 "violations": self._gone_violations + sum(s.evicted_violations for s in spaces),
                 "namespaces": self.evicted_namespaces,
+                "media": self.evicted_media,
             },
             "limits": {
                 "max_messages": lim.max_messages,
@@ -266,6 +315,7 @@ class Ledger:
                 "max_bytes": lim.max_bytes,
                 "max_violations": lim.max_violations,
                 "max_tokens": lim.max_shared_keys,
+                "max_kept_media_bytes": lim.max_kept_media_bytes,
             },
         }
 
@@ -326,6 +376,15 @@ class Journal(Protocol):
     ) -> Message | None:
         """The first message matching ``where`` after ``cursor``, waiting up to ``timeout``
         seconds for one to be appended (or to change status) without polling."""
+        ...
+
+    async def media(self, namespace: str, submission_id: str, index: int) -> StoredMedia | None:
+        """The kept bytes of attachment ``index`` (from 0) of a submission; None when they
+        are not kept (evicted, the submission unknown, no such attachment)."""
+        ...
+
+    async def kept_media(self, namespace: str, submission_id: str) -> frozenset[int]:
+        """Which attachments of a submission still have their bytes kept (indexes)."""
         ...
 
     async def record_violations(self, namespace: str, violations: Sequence[Violation]) -> None:

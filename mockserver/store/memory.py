@@ -3,7 +3,8 @@
 Each namespace is a :class:`_Space` made on first use; its messages live in an
 :class:`~mockserver.store.arena.Arena` (byte chunks and one flat index: nothing per message is
 a Python object).  The bounds are :class:`~mockserver.store.base.Ledger`'s, shared with
-SQLite, so both evict the same messages at the same moment.
+SQLite, so both evict the same messages at the same moment.  Attachments' bytes are kept on a
+:class:`~mockserver.store.media.MediaShelf`, within their own budget.
 
 Every verb runs under one lock and never awaits while holding it, so the store is safe from
 several event loops and threads (``MockServer`` serves from its own thread).
@@ -32,10 +33,12 @@ from .base import (
     Ledger,
     StoreLimits,
 )
+from .media import MediaShelf
 from .records import (
     Message,
     MessageFilter,
     Page,
+    StoredMedia,
     Submission,
     Violation,
     decode_exchange,
@@ -73,6 +76,7 @@ class MemoryStore:
         self.limits = limits or StoreLimits()
         self._lock = threading.Lock()
         self._ledger = Ledger(self.limits)
+        self._shelf = MediaShelf(self._ledger)
         self._spaces: dict[str, _Space] = {}
         self._seq = 0
 
@@ -96,9 +100,11 @@ class MemoryStore:
         space = self._spaces.get(namespace)
         if space is None:
             space = self._spaces[namespace] = _Space()
-            for victim in self._ledger.surplus_namespaces(keep=namespace):
+            victims = self._ledger.surplus_namespaces(keep=namespace)
+            for victim in victims:
                 self._ledger.forget(victim, evicted=True)
                 self._spaces.pop(victim, None)
+            self._shelf.drop_namespaces(victims)
         return space
 
     async def usage(self) -> dict[str, Any]:
@@ -193,6 +199,8 @@ class MemoryStore:
             recipient.seq = k  # found again by seq without a scan (the lifecycle)
         self._seq += n
         ledger.added(namespace, n, size)
+        if submission.media_data:
+            self._shelf.put(namespace, submission, self._seq)
         while ledger.over_budget():
             victim = ledger.budget_victim(namespace)
             if victim is None:
@@ -203,8 +211,12 @@ class MemoryStore:
             notify += self._messages(namespace, arena, range(total - n, total))
 
     def _evict(self, namespace: str, space: _Space, count: int) -> int:
-        dropped, freed = space.arena.evict(count)
+        arena = space.arena
+        dropped, freed = arena.evict(count)
         self._ledger.evicted(namespace, dropped, freed)
+        if self._shelf.holds(namespace):
+            # The attachments of submissions left without messages go with them.
+            self._shelf.drop_before(namespace, arena.seqs[arena.first] if len(arena) else None)
         return dropped
 
     @staticmethod
@@ -388,6 +400,16 @@ class MemoryStore:
                 best = found
         return best
 
+    async def media(self, namespace: str, submission_id: str, index: int) -> StoredMedia | None:
+        """The kept bytes of one attachment of a submission."""
+        with self._filed():
+            return self._shelf.get(namespace, submission_id, index)
+
+    async def kept_media(self, namespace: str, submission_id: str) -> frozenset[int]:
+        """Which attachments of a submission are still kept."""
+        with self._filed():
+            return self._shelf.kept(namespace, submission_id)
+
     async def record_violations(self, namespace: str, violations: Sequence[Violation]) -> None:
         """Keep violations; the oldest of the namespace go beyond ``max_violations``."""
         if not violations:
@@ -451,6 +473,7 @@ class MemoryStore:
                 old = {n: s for n, s in self._spaces.items() if n != SHARED}
                 dropped = sum(self._ledger.forget(n, evicted=False) for n in old)
                 self._spaces = {n: s for n, s in self._spaces.items() if n == SHARED}
+            self._shelf.drop_namespaces(list(old))
         # Freeing a large journal takes a while: do it off the event loop.
         if dropped > 10_000:
             await asyncio.to_thread(old.clear)

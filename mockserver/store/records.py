@@ -29,6 +29,7 @@ __all__ = [
     "Recipient",
     "RecordBounds",
     "StatusChange",
+    "StoredMedia",
     "Submission",
     "Violation",
     "bound_headers",
@@ -52,6 +53,16 @@ class Media:
     size: int
     sha256: str
     provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """The kept bytes of one attachment, with what it was sent as."""
+
+    data: bytes
+    #: As the client sent it in the part's Content-Type (None: it sent none).
+    content_type: str | None
+    filename: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,9 @@ class Submission:
     #: what the provider's push needs beyond the message (2sms ``Options.Reference``).
     #: None: no pushes (a 2sms send without ``Options.DeliveryReceipt``).
     notify: Mapping[str, Any] | None = None
+    #: The bytes of each of ``media``, in its order, kept beside the records (within the
+    #: store's ``max_kept_media_bytes``), never inside them; not part of the records.
+    media_data: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
     #: The three encoded parts, once :meth:`encode` has made them.
     encoded: tuple[bytes, bytes, list[bytes]] | None = field(
         default=None, repr=False, compare=False
@@ -258,7 +272,8 @@ class Message:
     def from_json(cls, data: Mapping[str, Any]) -> Message:
         """A message back from :meth:`to_json` data (as the admin API sends it)."""
         fields = {k: v for k, v in data.items() if k in _MESSAGE_FIELDS}
-        fields["media"] = tuple(Media(**m) for m in data["media"])
+        # Only Media's own keys: the admin API adds ``kept`` and ``url`` to each item.
+        fields["media"] = tuple(Media(**{k: m[k] for k in _MEDIA_FIELDS}) for m in data["media"])
         fields["history"] = tuple(StatusChange(**h) for h in data["history"])
         recurrence = data.get("recurrence")
         fields["recurrence"] = (recurrence["of"], recurrence["occurrence"]) if recurrence else None
@@ -266,6 +281,7 @@ class Message:
 
 
 _MESSAGE_FIELDS = frozenset(Message.__dataclass_fields__)
+_MEDIA_FIELDS = tuple(Media.__dataclass_fields__)
 
 
 def decode_head(blob: bytes) -> dict[str, Any]:

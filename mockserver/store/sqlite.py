@@ -19,6 +19,11 @@ power loss could lose the last transactions.  A caller's write is answered after
 
 The bounds are :class:`~mockserver.store.base.Ledger`'s, shared with the memory store; the
 writer keeps the ledger, and rebuilds it from the tables when the file is opened.
+
+Attachments' bytes are files in ``<file>-media/`` (:class:`~mockserver.store.media.MediaFiles`),
+not BLOBs in rows: a row of the ``media`` table names each.  A file is written before its row
+is committed (so an answered send has its bytes on disk) and removed after its row's deletion
+is committed; files no row names (a crash in between) are removed when the store opens.
 """
 
 from __future__ import annotations
@@ -47,10 +52,12 @@ from .base import (
     Ledger,
     StoreLimits,
 )
+from .media import MediaFiles
 from .records import (
     Message,
     MessageFilter,
     Page,
+    StoredMedia,
     Submission,
     Violation,
     decode_exchange,
@@ -114,6 +121,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     """,
+    # 2: attachments' bytes, kept as files beside the database; a row per attachment.
+    """
+    CREATE TABLE media (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        namespace TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT,
+        filename TEXT NOT NULL,
+        file TEXT NOT NULL
+    );
+    CREATE INDEX media_by_submission ON media (namespace, sub, idx);
+    """,
 ]
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA = len(MIGRATIONS)
@@ -173,6 +194,9 @@ class SQLiteStore:
         self._fresh: list[Message] = []
         #: Keys in the shared namespace (tokens), for /_mock/health without a query.
         self._shared_keys = 0
+        self._files = MediaFiles(self.path)
+        #: Files whose rows this batch deleted: removed once the deletion is committed.
+        self._doomed: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -196,6 +220,7 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -16384")
             self._migrate(conn)
             self._rebuild(conn)
+            self._files.sweep({name for (name,) in conn.execute("SELECT file FROM media")})
             self._writer = threading.Thread(
                 target=self._write_loop, args=(conn,), name="sms-mockserver-sqlite", daemon=True
             )
@@ -241,6 +266,10 @@ class SQLiteStore:
         ledger.evicted_namespaces = meta.get("evicted_namespaces", 0)
         ledger._gone_messages = meta.get("gone_messages", 0)
         ledger._gone_violations = meta.get("gone_violations", 0)
+        ledger.evicted_media = meta.get("evicted_media", 0)
+        ledger.media, ledger.media_bytes = conn.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM media"
+        ).fetchone()
         for name, last, ev_m, ev_v in conn.execute(
             "SELECT name, last_used, evicted_messages, evicted_violations FROM namespaces "
             "ORDER BY last_used"
@@ -326,6 +355,9 @@ class SQLiteStore:
             with self._lock:
                 self._evict_pending(conn)
             conn.execute("COMMIT")
+            if self._doomed:
+                doomed, self._doomed = self._doomed, []
+                self._files.remove(doomed)
         except Exception as exc:
             # The whole transaction is lost: fail every caller and re-read the truth.
             if conn.in_transaction:
@@ -338,6 +370,7 @@ class SQLiteStore:
             self._announce.clear()
             self._pending.clear()
             self._touched.clear()
+            self._doomed.clear()  # their rows are back
             with self._lock:
                 self._rebuild(conn)
         notify, self._fresh = self._fresh, []
@@ -464,6 +497,7 @@ class SQLiteStore:
         self._flush(conn)  # appends queued before the drop go with it, not after
         self._pending.pop(namespace, None)
         self._touched.pop(namespace, None)
+        self._drop_media(conn, "namespace = ?", (namespace,))
         for table in _NAMESPACED:
             column = "name" if table == "namespaces" else "namespace"
             conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (namespace,))
@@ -476,8 +510,49 @@ class SQLiteStore:
                 ("evicted_namespaces", ledger.evicted_namespaces),
                 ("gone_messages", ledger._gone_messages),
                 ("gone_violations", ledger._gone_violations),
+                ("evicted_media", ledger.evicted_media),
             ],
         )
+
+    def _drop_media(
+        self, conn: sqlite3.Connection, where: str, args: Sequence[Any], *, evicted: bool = False
+    ) -> None:
+        """Delete the media rows ``where`` selects; their files go once this commits."""
+        if not self._ledger.media:
+            return  # nothing is kept: no query on the paths every send takes
+        rows = conn.execute(f"SELECT file, size FROM media WHERE {where}", args).fetchall()
+        if rows:
+            conn.execute(f"DELETE FROM media WHERE {where}", args)
+            self._doomed += [row[0] for row in rows]
+            self._ledger.media_dropped(len(rows), sum(row[1] for row in rows), evicted=evicted)
+
+    def _keep_media(
+        self, conn: sqlite3.Connection, namespace: str, submission: Submission, files: list[str]
+    ) -> None:
+        """Name a submission's attachment files (``files``: one per attachment that fits the
+        budget, written already) in the media table; the oldest go beyond the budget."""
+        ledger = self._ledger
+        names = iter(files)
+        rows: list[tuple[str, str, int, int, str | None, str, str]] = []
+        sub_id = submission.id
+        for i, (data, meta) in enumerate(zip(submission.media_data, submission.media, strict=True)):
+            if ledger.media_fits(len(data)):
+                size, name = len(data), next(names)
+                rows.append((namespace, sub_id, i, size, meta.content_type, meta.filename, name))
+                ledger.media_added(size)
+        conn.executemany(
+            "INSERT INTO media (namespace, sub, idx, size, content_type, filename, file) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        before = ledger.evicted_media
+        while ledger.media_over_budget():
+            (oldest,) = conn.execute("SELECT min(seq) FROM media").fetchone()
+            if oldest is None:
+                break
+            self._drop_media(conn, "seq = ?", (oldest,), evicted=True)
+        if ledger.evicted_media != before or len(rows) < len(submission.media_data):
+            self._save_meta(conn)
 
     def _delete_oldest(
         self, conn: sqlite3.Connection, namespace: str, count: int
@@ -510,6 +585,9 @@ class SQLiteStore:
             ).fetchone()
             conn.execute(f"DELETE FROM submissions WHERE {where}", (namespace, *part))
             freed += size + SUBMISSION_OVERHEAD * found
+            # Their attachments go with them (not counted as evicted media: the messages are).
+            marks = ", ".join("?" * len(part))
+            self._drop_media(conn, f"namespace = ? AND sub IN ({marks})", (namespace, *part))
         return len(rows), freed
 
     # ------------------------------------------------------------------ journal
@@ -522,6 +600,13 @@ class SQLiteStore:
         each in the middle of its own request (``make bench``, Zoho SQLite).
         """
         n = len(submission.recipients)
+        files: list[str] = []
+        if submission.media_data:
+            # Written before the row is queued, off the event loop and outside the writer's
+            # lock (a 10 MiB write under it would hold /_mock/health).
+            budget = self.limits.max_kept_media_bytes
+            fits = [data for data in submission.media_data if len(data) <= budget]
+            files = await asyncio.to_thread(self._files.write, fits)
 
         def run(conn: sqlite3.Connection) -> None:
             ledger = self._ledger
@@ -544,8 +629,15 @@ class SQLiteStore:
                 for r, row in zip(submission.recipients, rows, strict=True)
             ]
             ledger.added(namespace, n, size)
+            if submission.media_data:
+                self._keep_media(conn, namespace, submission, files)
 
-        await self._write(run)
+        try:
+            await self._write(run)
+        except BaseException:
+            if files:  # no row names them
+                await asyncio.to_thread(self._files.remove, files)
+            raise
 
     async def get(
         self, message_id: str, namespace: str | None = None, *, seq: int = 0
@@ -788,6 +880,7 @@ class SQLiteStore:
             for name in [n for n in self._ledger.spaces if n != SHARED]:
                 dropped += self._ledger.forget(name, evicted=False)
                 self._touched.pop(name, None)
+            self._drop_media(conn, "namespace != ?", (SHARED,))
             for table in _NAMESPACED:
                 column = "name" if table == "namespaces" else "namespace"
                 conn.execute(f"DELETE FROM {table} WHERE {column} != ?", (SHARED,))
@@ -795,6 +888,34 @@ class SQLiteStore:
 
         dropped: int = await self._write(run)
         return dropped
+
+    async def media(self, namespace: str, submission_id: str, index: int) -> StoredMedia | None:
+        """The kept bytes of one attachment of a submission (read from its file)."""
+
+        def run(conn: sqlite3.Connection) -> StoredMedia | None:
+            row = conn.execute(
+                "SELECT content_type, filename, file FROM media WHERE namespace = ? AND sub = ? "
+                "AND idx = ? ORDER BY seq DESC LIMIT 1",
+                (namespace, submission_id, index),
+            ).fetchone()
+            data = self._files.read(row[2]) if row else None
+            return StoredMedia(data, row[0], row[1]) if row and data is not None else None
+
+        found: StoredMedia | None = await self._read(run)
+        return found
+
+    async def kept_media(self, namespace: str, submission_id: str) -> frozenset[int]:
+        """Which attachments of a submission are still kept (their files are there)."""
+
+        def run(conn: sqlite3.Connection) -> frozenset[int]:
+            rows = conn.execute(
+                "SELECT idx, file FROM media WHERE namespace = ? AND sub = ?",
+                (namespace, submission_id),
+            )
+            return frozenset(idx for idx, name in rows if self._files.exists(name))
+
+        kept: frozenset[int] = await self._read(run)
+        return kept
 
     async def usage(self) -> dict[str, Any]:
         """Counts, bytes, evictions and limits."""
