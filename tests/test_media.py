@@ -319,3 +319,12 @@ def test_an_acknowledged_attachment_survives_kill_9(tmp_path: Path) -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_the_readme_mms_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## MMS attachments\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "smsmock.media(message.id)" in code
+    pytester.makepyfile(test_readme=code)
+    pytester.runpytest().assert_outcomes(passed=1)
