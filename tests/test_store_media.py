@@ -189,3 +189,20 @@ async def test_a_file_of_the_schema_before_media_is_migrated(tmp_path: Path) -> 
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.close()
+
+
+async def test_an_attachment_whose_file_is_lost_reads_as_not_kept(tmp_path: Path) -> None:
+    # A power cut can lose a file whose row was committed (synchronous=NORMAL): the store
+    # then says it is not kept rather than failing.
+    store = SQLiteStore(tmp_path / "mock.sqlite3")
+    await store.open()
+    try:
+        await store.append("a", mms(1, b"one", b"two"))
+        first = sorted((tmp_path / "mock.sqlite3-media").iterdir(), key=lambda f: f.read_bytes())
+        first[0].unlink()  # b"one"
+        assert await store.media("a", "sub-1", 0) is None
+        assert await store.kept_media("a", "sub-1") == {1}
+        await store.reset()
+        assert (await store.usage())["media"] == {"kept": 0, "bytes": 0}
+    finally:
+        await store.close()
