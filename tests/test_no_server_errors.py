@@ -16,6 +16,7 @@ renderable.  Cases that once answered 500 (a boundary over 256 bytes, numbers of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -1006,6 +1007,12 @@ ADMIN_CASES = [
     admin("contract-dot-dot", "GET", "/_mock/contracts/%2e%2e/openapi.json"),
     admin("contract-nul", "GET", "/_mock/contracts/zoho_voice%00/openapi.json"),
     admin("contract-not-utf8", "GET", "/_mock/contracts/%ff/openapi.json"),
+    admin("media-unknown-message", "GET", "/_mock/messages/nope/media/0"),
+    admin("media-index-not-a-number", "GET", "/_mock/messages/nope/media/%ff"),
+    admin("media-index-negative", "GET", "/_mock/messages/nope/media/-1"),
+    admin("media-index-huge", "GET", "/_mock/messages/nope/media/" + "9" * 400),
+    admin("media-namespace-not-utf8", "GET", "/_mock/messages/nope/media/0", b"namespace=%ff"),
+    admin("media-unknown-parameter", "GET", "/_mock/messages/nope/media/0", b"x=1"),
 ]
 
 CASES: list[Nasty] = [*ZOHO_CASES, *TWOSMS_CASES, *FORM_CASES, *TOKEN_CASES, *ADMIN_CASES]
@@ -1043,6 +1050,16 @@ def test_journal_renders_after_every_nasty_request() -> None:
             response = mock.client.get(f"{path}?{query.decode('latin-1')}")
             assert response.status_code in {200, 400}, response.text
             assert_provider_shape(path, response.status_code, response.json())
+    # Every attachment accepted (odd names and types included) downloads as it was summed.
+    downloads = 0
+    for listed in mock.client.get("/_mock/messages", params={"limit": 1000}).json()["messages"]:
+        one = mock.client.get(f"/_mock/messages/{listed['id']}").json()
+        for item in one["media"]:
+            response = mock.client.get(item["url"])
+            assert response.status_code == 200, response.text
+            assert hashlib.sha256(response.content).hexdigest() == item["sha256"]
+            downloads += 1
+    assert downloads >= 4  # the accepted MMS cases: a non-UTF-8 name and type among them
 
 
 # --------------------------------------------------------------------------- wrong answers
