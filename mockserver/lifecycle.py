@@ -36,7 +36,7 @@ from .store import Message, Recipient, Store, Submission
 #: callbacks).
 StatusListener = Callable[[str, Message], Awaitable[None]]
 
-__all__ = ["FAILURE", "STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
+__all__ = ["STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
 
 #: Every state a message can be in.
 STATES = (
@@ -56,8 +56,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "sent": frozenset({"delivered", "undelivered", "failed", "expired"}),
 }
 TERMINAL = frozenset(STATES) - frozenset(TRANSITIONS)
-#: Each provider's word for a message that did not arrive.
-FAILURE = {"zoho_voice": "undelivered", "twosms": "failed"}
 #: What comes after a state when nothing goes wrong.
 _NEXT = {"scheduled": "queued", "queued": "sent", "sent": "delivered"}
 
