@@ -28,6 +28,7 @@ __all__ = [
     "ProviderSettings",
     "Settings",
     "deprecated_keys",
+    "frozen",
     "provider_settings",
     "read_toml",
 ]
@@ -63,7 +64,8 @@ def deprecated_keys(data: Mapping[str, Any]) -> list[str]:
     return sorted(key for key in data if key not in classes and key.startswith(prefixes))
 
 
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of ``mapping`` (settings are immutable, tables included)."""
     return MappingProxyType(dict(mapping))
 
 
@@ -196,7 +198,7 @@ class Settings:
     #: What each provider's table of a settings file holds (``[zoho_voice] error_status``),
     #: as the settings class its module declares; a provider not named uses its defaults.
     #: In Python: ``Settings().using(ZohoSettings(error_status=200))``.
-    providers: Mapping[str, ProviderSettings] = field(default_factory=lambda: _frozen({}))
+    providers: Mapping[str, ProviderSettings] = field(default_factory=lambda: frozen({}))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -279,7 +281,7 @@ class Settings:
         """A copy with these provider settings in place of the ones it had."""
         merged = dict(self.providers)
         merged.update((change.TABLE, change) for change in changes)
-        return dataclasses.replace(self, providers=_frozen(merged))
+        return dataclasses.replace(self, providers=frozen(merged))
 
     def store_limits(self) -> StoreLimits:
         """The bounds these settings give a store."""
@@ -357,7 +359,7 @@ class Settings:
         providers = {
             table: classes[table].from_mapping(given) for table, given in tables.items() if given
         }
-        return cls(**values, providers=_frozen(providers))
+        return cls(**values, providers=frozen(providers))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Settings:
@@ -416,7 +418,7 @@ def _plain(name: str, value: Any, kind: Any) -> Any:
                 f'sms-mockserver: setting {name} must be a list, e.g. ["us", "ca"]'
             )
         return frozenset(str(v) for v in value)
-    return _frozen(value) if isinstance(value, Mapping) else value
+    return frozen(value) if isinstance(value, Mapping) else value
 
 
 P = TypeVar("P", bound="ProviderSettings")
@@ -451,7 +453,11 @@ class ProviderSettings:
     #: What each non-int field must hold (see ``_check_type``: a type, "mapping", "set",
     #: None for unset, or a tuple of these).
     KINDS: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    #: Fields that must be at least 1, fields that are HTTP statuses, and string fields
+    #: that take one of a few words.
     POSITIVE: ClassVar[tuple[str, ...]] = ()
+    HTTP_STATUSES: ClassVar[tuple[str, ...]] = ()
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -460,6 +466,16 @@ class ProviderSettings:
             if getattr(self, name) < 1:
                 raise MockServerError(
                     f"sms-mockserver: setting {self.label(name)} must be at least 1"
+                )
+        for name in self.HTTP_STATUSES:
+            if not 200 <= getattr(self, name) <= 599:
+                raise MockServerError(
+                    f"sms-mockserver: setting {self.label(name)} must be an HTTP status"
+                )
+        for name, words in self.CHOICES.items():
+            if getattr(self, name) not in words:
+                raise MockServerError(
+                    f"sms-mockserver: setting {self.label(name)} must be {' or '.join(words)}"
                 )
         self.check()
 

@@ -96,7 +96,7 @@ def test_the_readme_settings_example_loads() -> None:
             {"twosms": {"token_lifetime_seconds": 0}},
             r"\[twosms\] token_lifetime_seconds must",
         ),
-        ({"twosms": {"status_push_format": "xml"}}, "must be json or form"),
+        ({"twosms": {"status_push_format": "xml"}}, "must be form or json"),
         ({"twosms_message_types": {"Standard": "one"}}, "map names to numbers"),
     ],
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from ..config import ProviderSettings
+from ..config import ProviderSettings, frozen
 from ..contracts import Overrides
 from ..errors import MockServerError
 
@@ -19,10 +19,6 @@ __all__ = ["RECURRENCE_RANGES", "TwoSmsSettings"]
 
 #: The ways a 2sms recurrence can end (``recurrence_ranges`` numbers them).
 RECURRENCE_RANGES = ("NoEndDate", "OccurrenceCount", "EndByDate")
-
-
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +38,10 @@ class TwoSmsSettings(ProviderSettings):
         }
     )
     POSITIVE: ClassVar[tuple[str, ...]] = ("token_lifetime_seconds", "repeat_frequency_seconds")
+    HTTP_STATUSES: ClassVar[tuple[str, ...]] = ("error_status",)
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+        {"status_push_format": ("form", "json")}
+    )
 
     #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
     error_status: int = 400
@@ -55,25 +55,25 @@ class TwoSmsSettings(ProviderSettings):
     #: Known templates: Template.ID (GUID) -> text with ``{N}`` placeholders. The default holds
     #: the document's sample ID, so its sample request can be sent.
     templates: Mapping[str, str] = field(
-        default_factory=lambda: _frozen(
+        default_factory=lambda: frozen(
             {"86dc152b-ccbb-4be8-b283-fdd250329113": "Hello {1}, your reference is {3}."}
         )
     )
     #: MessageRequestType members, name -> number (INFERENCE: 2sms documents only 1 = Standard;
     #: the reasoning is in the ``Type`` entry of contracts/twosms/send_messages.toml).
     message_types: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"Advanced": 0, "Standard": 1, "Recurring": 2})
+        default_factory=lambda: frozen({"Advanced": 0, "Standard": 1, "Recurring": 2})
     )
     #: QuickRecipients values, name -> number; 2 = Text from the legacy SOAP MessageType.
     quick_recipient_types: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"None": 0, "Email": 1, "Text": 2, "EmailAndText": 3})
+        default_factory=lambda: frozen({"None": 0, "Email": 1, "Text": 2, "EmailAndText": 3})
     )
     #: ``RecurringOptions.Range`` members, name -> number (INFERENCE: the document gives no
     #: values; these are the members of the common .NET scheduler enum ``RecurrenceRange``,
     #: in its order).  NoEndDate: no end; OccurrenceCount: ``OccurrencesEnd`` occurrences;
     #: EndByDate: none after ``Options.ExpiryDate``.
     recurrence_ranges: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"NoEndDate": 0, "OccurrenceCount": 1, "EndByDate": 2})
+        default_factory=lambda: frozen({"NoEndDate": 0, "OccurrenceCount": 1, "EndByDate": 2})
     )
     #: Seconds of one unit of ``Options.Repeat.Frequency`` (INFERENCE: the document does not
     #: say; minutes, as an alert repeated until it is read is usually repeated).
@@ -83,11 +83,7 @@ class TwoSmsSettings(ProviderSettings):
     status_push_format: str = "form"
 
     def check(self) -> None:
-        """The error status, the number tables and the push format."""
-        if not 200 <= self.error_status <= 599:
-            raise MockServerError(
-                f"sms-mockserver: setting {self.label('error_status')} must be an HTTP status"
-            )
+        """The number tables."""
         for name in ("message_types", "quick_recipient_types", "recurrence_ranges"):
             values: Mapping[str, Any] = getattr(self, name)
             if not values or not all(isinstance(v, int) for v in values.values()):
@@ -98,10 +94,6 @@ class TwoSmsSettings(ProviderSettings):
             raise MockServerError(
                 f"sms-mockserver: setting {self.label('recurrence_ranges')} must give a number "
                 f"to each of {', '.join(RECURRENCE_RANGES)}, got {dict(self.recurrence_ranges)}"
-            )
-        if self.status_push_format not in ("json", "form"):
-            raise MockServerError(
-                f"sms-mockserver: setting {self.label('status_push_format')} must be json or form"
             )
 
     def contract_overrides(self) -> Overrides:
