@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from .config import Settings
     from .contracts import load_contract, openapi_document
     from .errors import ContractError, ContractViolation, MockServerError
+    from .providers.twosms_settings import TwoSmsSettings
+    from .providers.zoho_settings import ZohoSettings
     from .server import MockServer
 
 _WHERE = {
@@ -30,6 +32,8 @@ _WHERE = {
     "ContractViolation": "errors",
     "MockServerError": "errors",
     "MockServer": "server",
+    "TwoSmsSettings": "providers.twosms_settings",
+    "ZohoSettings": "providers.zoho_settings",
 }
 
 __all__ = [
@@ -38,6 +42,8 @@ __all__ = [
     "MockServer",
     "MockServerError",
     "Settings",
+    "TwoSmsSettings",
+    "ZohoSettings",
     "__version__",
     "create_app",
     "load_contract",

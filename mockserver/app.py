@@ -86,6 +86,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        await lifecycle.resume()  # the steps of messages kept by an earlier run
         try:
             async with runtime.running():
                 runtime.spawn(deadlines.run)

@@ -3,6 +3,10 @@
 Settings come from keyword arguments, or from a TOML file (``sms-mockserver serve --config
 mock.toml``) whose keys are the field names below.  Unknown keys are refused, so a typo in a
 config file is an error rather than a silently ignored line.
+
+What only one provider reads is declared by that provider (a :class:`ProviderSettings`
+subclass in its module, the provider's ``settings_class``) and written in its table of the
+file (``[zoho_voice] error_status = 200``), so adding a provider never touches this module.
 """
 
 from __future__ import annotations
@@ -13,21 +17,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, ClassVar, Self, TypeVar
 
 from .contracts import Overrides
 from .errors import MockServerError
 from .store import RecordBounds, StoreLimits
 
-__all__ = ["PROVIDER_TABLES", "MiB", "Settings", "deprecated_keys", "read_toml"]
+__all__ = [
+    "MiB",
+    "ProviderSettings",
+    "Settings",
+    "deprecated_keys",
+    "frozen",
+    "provider_settings",
+    "read_toml",
+]
 
 MiB = 1024 * 1024
-
-
-#: Each provider's table in a settings file, and the prefix of its settings' field names:
-#: ``[zoho_voice] error_status`` is the field ``zoho_error_status``.
-PROVIDER_TABLES: Mapping[str, str] = MappingProxyType({"zoho_voice": "zoho_", "twosms": "twosms_"})
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -39,17 +45,27 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise MockServerError(f"sms-mockserver: cannot read config {path}: {exc}") from exc
 
 
+def provider_settings() -> dict[str, type[ProviderSettings]]:
+    """Each registered provider's settings class, by its table name (the provider's name).
+
+    Read from the provider registry when first needed: the provider modules import this
+    one, so the registry cannot be imported at the top.
+    """
+    from .providers import PROVIDERS
+
+    return {name: provider.settings_class for name, provider in PROVIDERS.items()}
+
+
 def deprecated_keys(data: Mapping[str, Any]) -> list[str]:
     """Provider settings a file writes with their flat names (``zoho_error_status``) rather
     than in the provider's table; still read, to be moved."""
-    return sorted(
-        key
-        for key in data
-        if key not in PROVIDER_TABLES and key.startswith(tuple(PROVIDER_TABLES.values()))
-    )
+    classes = provider_settings()
+    prefixes = tuple(kind.FLAT_PREFIX for kind in classes.values())
+    return sorted(key for key in data if key not in classes and key.startswith(prefixes))
 
 
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of ``mapping`` (settings are immutable, tables included)."""
     return MappingProxyType(dict(mapping))
 
 
@@ -183,95 +199,15 @@ class Settings:
     #: unpredictable seed per start, shown by /_mock/health so that a run can be replayed.
     seed: int | None = None
 
-    # ---- Zoho Voice
-    #: HTTP status of ZVSMS error bodies (not documented; some clients expect 200).
-    zoho_error_status: int = 400
-    #: HTTP status and body for a missing or rejected token (not documented for Voice).
-    zoho_auth_error_status: int = 401
-    zoho_auth_error_body: Mapping[str, Any] = field(
-        default_factory=lambda: _frozen(
-            {"status": "ERROR", "code": "INVALID_OAUTHTOKEN", "message": "Invalid OAuth token"}
-        )
-    )
-    #: True: error messages name the field and what was expected. False: the provider's bare
-    #: documented wording ("Bad Request").
-    zoho_error_detail: bool = True
-    #: Zoho's v1 page says 1000 characters, the older KB 10,000 (both pages are cited in
-    #: contracts/zoho_voice/send_sms.toml).
-    zoho_max_message_length: int = 1000
-    #: Lower-case ISO-2 codes accepted as destinations; ``None`` accepts every country.
-    zoho_allowed_countries: frozenset[str] | None = None
-    #: Tokens accepted after ``Zoho-oauthtoken ``; ``None`` accepts any non-empty token.
-    zoho_accepted_tokens: frozenset[str] | None = None
-    #: The account identity echoed in ``send.userName`` / ``send.email``.
-    zoho_user_name: str = "Mock User"
-    zoho_email: str = "mock.user@example.com"
-    #: How many ``mms_media`` files one send may carry. The document shows one part; that
-    #: ``mmsMeta`` is an array suggests more may be allowed (Zoho does not say).
-    zoho_max_media_files: int = 1
-    #: ``mmsMeta[].bucketName`` of stored media.
-    zoho_bucket_name: str = "zohovoice-mms-mock"
-    #: Contact names by E.164 number, used for ``send.customerName``.
-    zoho_contacts: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    #: Zone used for ``sentTime`` and for ``scheduledTime`` when no ``timeZone`` is sent.
-    zoho_account_timezone: str = "UTC"
-    #: Templates by ``templateId`` (a positive whole number, written as a string key) ->
-    #: text.  Empty (the default): any positive templateId is accepted and changes nothing.
-    #: Set: a known templateId sends the template's text (``sms_data.message`` optional), an
-    #: unknown one is refused naming templateId.
-    zoho_templates: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    #: Body of a status push: ``json`` or ``form`` (INFERENCE: Zoho publishes no payload).
-    zoho_status_push_format: str = "json"
-
-    # ---- 2sms
-    #: HTTP status of envelope errors (not documented; the envelope may well come with 200).
-    twosms_error_status: int = 400
-    #: Access-token lifetime: "expires after 8 hours" (2sms US "SMS Plus / RESTful API" page,
-    #: https://us.2sms.us/2020/06/30/smsplus/).
-    twosms_token_lifetime_seconds: int = 28_800
-    #: client_id -> client_secret accepted by POST /Token; ``None`` accepts any non-empty pair.
-    twosms_clients: Mapping[str, str] | None = None
-    #: Credits each account (client_id) starts with; one credit per SMS segment per recipient.
-    twosms_starting_credits: int = 1_000
-    #: Known templates: Template.ID (GUID) -> text with ``{N}`` placeholders. The default holds
-    #: the document's sample ID, so its sample request can be sent.
-    twosms_templates: Mapping[str, str] = field(
-        default_factory=lambda: _frozen(
-            {"86dc152b-ccbb-4be8-b283-fdd250329113": "Hello {1}, your reference is {3}."}
-        )
-    )
-    #: MessageRequestType members, name -> number (INFERENCE: 2sms documents only 1 = Standard;
-    #: the reasoning is in the ``Type`` entry of contracts/twosms/send_messages.toml).
-    twosms_message_types: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"Advanced": 0, "Standard": 1, "Recurring": 2})
-    )
-    #: QuickRecipients values, name -> number; 2 = Text from the legacy SOAP MessageType.
-    twosms_quick_recipient_types: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"None": 0, "Email": 1, "Text": 2, "EmailAndText": 3})
-    )
-    #: ``RecurringOptions.Range`` members, name -> number (INFERENCE: the document gives no
-    #: values; these are the members of the common .NET scheduler enum ``RecurrenceRange``,
-    #: in its order).  NoEndDate: no end; OccurrenceCount: ``OccurrencesEnd`` occurrences;
-    #: EndByDate: none after ``Options.ExpiryDate``.
-    twosms_recurrence_ranges: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"NoEndDate": 0, "OccurrenceCount": 1, "EndByDate": 2})
-    )
-    #: Seconds of one unit of ``Options.Repeat.Frequency`` (INFERENCE: the document does not
-    #: say; minutes, as an alert repeated until it is read is usually repeated).
-    twosms_repeat_frequency_seconds: int = 60
-    #: Body of a status push: ``form`` (the default: the 2sms "Status Updates" page
-    #: describes an HTTP POST of named values, not a JSON document) or ``json``.
-    twosms_status_push_format: str = "form"
+    # ---- providers (README, "Settings"): each provider's own settings, by its name
+    #: What each provider's table of a settings file holds (``[zoho_voice] error_status``),
+    #: as the settings class its module declares; a provider not named uses its defaults.
+    #: In Python: ``Settings().using(ZohoSettings(error_status=200))``.
+    providers: Mapping[str, ProviderSettings] = field(default_factory=lambda: frozen({}))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), _KINDS.get(f.name, int))
-        if self.zoho_allowed_countries is not None:  # ISO-2 codes, compared in lower case
-            object.__setattr__(
-                self,
-                "zoho_allowed_countries",
-                frozenset(c.lower() for c in self.zoho_allowed_countries),
-            )
         for name in (
             "max_body_bytes",
             "max_media_bytes",
@@ -304,16 +240,9 @@ class Settings:
             "callback_attempts",
             "max_pending_callbacks",
             "max_callback_journal",
-            "twosms_repeat_frequency_seconds",
-            "zoho_max_message_length",
-            "zoho_max_media_files",
-            "twosms_token_lifetime_seconds",
         ):
             if getattr(self, name) < 1:
                 raise MockServerError(f"sms-mockserver: setting {name} must be at least 1")
-        for name in ("zoho_status_push_format", "twosms_status_push_format"):
-            if getattr(self, name) not in ("json", "form"):
-                raise MockServerError(f"sms-mockserver: setting {name} must be json or form")
         for url in self.callback_urls:
             if not url.startswith(("http://", "https://")):
                 raise MockServerError(
@@ -339,43 +268,26 @@ class Settings:
             raise MockServerError(
                 f"sms-mockserver: setting seed must be from 0 to 2**63 - 1, got {self.seed}"
             )
-        for name in ("zoho_error_status", "zoho_auth_error_status", "twosms_error_status"):
-            if not 200 <= getattr(self, name) <= 599:
-                raise MockServerError(f"sms-mockserver: setting {name} must be an HTTP status")
-        if "INVALID_OAUTHTOKEN" not in repr(dict(self.zoho_auth_error_body)):
-            raise MockServerError(
-                "sms-mockserver: zoho_auth_error_body must contain INVALID_OAUTHTOKEN, "
-                "the literal Zoho clients look for"
-            )
-        try:
-            ZoneInfo(self.zoho_account_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise MockServerError(
-                f"sms-mockserver: zoho_account_timezone {self.zoho_account_timezone!r} is not "
-                "an IANA time zone name (e.g. UTC, Asia/Kolkata)"
-            ) from None
-        for key, text in self.zoho_templates.items():
-            if not (str(key).isascii() and str(key).isdigit() and int(key) >= 1) or not (
-                isinstance(text, str) and text
-            ):
+        classes = provider_settings()
+        for name, given in self.providers.items():
+            kind = classes.get(name)
+            if kind is None or not isinstance(given, kind):
                 raise MockServerError(
-                    "sms-mockserver: zoho_templates maps template ids (positive whole numbers, "
-                    f'as keys: "1234" = "text") to non-empty text, got {key!r} = {text!r}'
+                    f"sms-mockserver: providers[{name!r}] must be that provider's settings "
+                    f"({', '.join(f'{n}: {k.__name__}' for n, k in classes.items())}), "
+                    f"got {type(given).__name__}"
                 )
-        for kind, values in (
-            ("message", self.twosms_message_types),
-            ("quick recipient", self.twosms_quick_recipient_types),
-            ("recurrence range", self.twosms_recurrence_ranges),
-        ):
-            if not values or not all(isinstance(v, int) for v in values.values()):
-                raise MockServerError(
-                    f"sms-mockserver: twosms {kind} types must map names to numbers"
-                )
-        if set(self.twosms_recurrence_ranges) != set(RECURRENCE_RANGES):
-            raise MockServerError(
-                "sms-mockserver: twosms_recurrence_ranges must give a number to each of "
-                f"{', '.join(RECURRENCE_RANGES)}, got {dict(self.twosms_recurrence_ranges)}"
-            )
+
+    def provider(self, kind: type[P]) -> P:
+        """A provider's settings: the ones given in ``providers``, else its defaults."""
+        given = self.providers.get(kind.TABLE)
+        return given if isinstance(given, kind) else _defaults(kind)
+
+    def using(self, *changes: ProviderSettings) -> Settings:
+        """A copy with these provider settings in place of the ones it had."""
+        merged = dict(self.providers)
+        merged.update((change.TABLE, change) for change in changes)
+        return dataclasses.replace(self, providers=frozen(merged))
 
     def store_limits(self) -> StoreLimits:
         """The bounds these settings give a store."""
@@ -400,84 +312,61 @@ class Settings:
         The providers validate with it and ``/_mock/contracts/...`` serves the document built
         with it, so the contract a running mock publishes is the one it enforces.
         """
-        types, quick = dict(self.twosms_message_types), dict(self.twosms_quick_recipient_types)
-        return {
-            "zohoVoiceSendSmsV2": {
-                "fields": {"sms_data.message": {"max_length": self.zoho_max_message_length}},
-                "statuses": {
-                    "error": self.zoho_error_status,
-                    "auth_error": self.zoho_auth_error_status,
-                },
-            },
-            "twosmsSendMessagesV2": {
-                "fields": {
-                    "Type": {"enum": list(types.values()), "enum_names": list(types)},
-                    "Contacts.QuickRecipients{}": {
-                        "enum": list(quick.values()),
-                        "enum_names": list(quick),
-                    },
-                },
-                "statuses": {"error": self.twosms_error_status},
-            },
-        }
+        overrides: dict[str, Any] = {}
+        for kind in provider_settings().values():
+            overrides.update(self.provider(kind).contract_overrides())
+        return overrides
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
         """Build settings from plain data (a parsed TOML file), refusing unknown keys.
 
-        A provider's settings are read from its table (``[zoho_voice] error_status = 200``
-        is ``zoho_error_status``); the flat names are still read (see
-        :func:`deprecated_keys`).
+        A provider's settings are read from its table (``[zoho_voice] error_status = 200``);
+        the flat names (``zoho_error_status``) are still read (see :func:`deprecated_keys`).
         """
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        flat: dict[str, Any] = {}
-        spelt: dict[str, str] = {}  # each setting as the file wrote it, for messages
+        classes = provider_settings()
+        by_prefix = {kind.FLAT_PREFIX: name for name, kind in classes.items()}
+        names = {f.name for f in dataclasses.fields(cls)} - {"providers"}
+        general: dict[str, Any] = {}
+        tables: dict[str, dict[str, Any]] = {name: {} for name in classes}
+        spelt: dict[tuple[str, str], str] = {}  # each setting as the file wrote it
         for key, value in data.items():
-            prefix = PROVIDER_TABLES.get(key)
-            if prefix is None:
-                if key in flat:
-                    raise MockServerError(f"sms-mockserver: {spelt[key]} and {key} are one setting")
-                flat[key], spelt[key] = value, key
-                continue
-            if not isinstance(value, Mapping):
-                raise MockServerError(
-                    f"sms-mockserver: {key} must be a table of settings ([{key}] error_status = …)"
-                )
-            for sub, item in value.items():
-                name = prefix + sub
-                if name in flat:
+            if key in classes:
+                if not isinstance(value, Mapping):
                     raise MockServerError(
-                        f"sms-mockserver: [{key}] {sub} and {spelt[name]} are one setting"
+                        f"sms-mockserver: {key} must be a table of settings "
+                        f"([{key}] error_status = …)"
                     )
-                flat[name], spelt[name] = item, f"[{key}] {sub}"
-        unknown = sorted(spelt[k] for k in set(flat) - set(names))
+                items = [(key, sub, item, f"[{key}] {sub}") for sub, item in value.items()]
+            else:
+                prefix = next((p for p in by_prefix if key.startswith(p)), None)
+                if prefix is None or key in names:
+                    general[key] = value
+                    continue
+                items = [(by_prefix[prefix], key[len(prefix) :], value, key)]
+            for table, sub, item, written in items:
+                if (table, sub) in spelt:
+                    raise MockServerError(
+                        f"sms-mockserver: {written} and {spelt[table, sub]} are one setting"
+                    )
+                tables[table][sub], spelt[table, sub] = item, written
+        unknown = sorted(set(general) - names) + sorted(
+            spelt[table, sub]
+            for table, given in tables.items()
+            for sub in given
+            if sub not in {f.name for f in dataclasses.fields(classes[table])}
+        )
         if unknown:
-            tables = ", ".join(f"[{t}] ({p}…)" for t, p in PROVIDER_TABLES.items())
+            listed = ", ".join(f"[{t}] ({k.FLAT_PREFIX}…)" for t, k in classes.items())
             raise MockServerError(
                 f"sms-mockserver: unknown setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(names))}; provider tables: {tables}"
+                f"known: {', '.join(sorted(names))}; provider tables: {listed}"
             )
-        values: dict[str, Any] = {}
-        for key, value in flat.items():
-            if (
-                key
-                in {
-                    "zoho_allowed_countries",
-                    "zoho_accepted_tokens",
-                    "allowed_hosts",
-                    "callback_urls",
-                }
-                and value is not None
-            ):
-                if not isinstance(value, list):
-                    raise MockServerError(
-                        f'sms-mockserver: setting {key} must be a list, e.g. ["us", "ca"]'
-                    )
-                value = frozenset(str(v) for v in value)
-            elif isinstance(value, Mapping):
-                value = _frozen(value)
-            values[key] = value
-        return cls(**values)
+        values = {key: _plain(key, value, _KINDS.get(key)) for key, value in general.items()}
+        providers = {
+            table: classes[table].from_mapping(given) for table, given in tables.items() if given
+        }
+        return cls(**values, providers=frozen(providers))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Settings:
@@ -489,29 +378,12 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-#: The ways a 2sms recurrence can end (``twosms_recurrence_ranges`` numbers them).
-RECURRENCE_RANGES = ("NoEndDate", "OccurrenceCount", "EndByDate")
-
 # What each setting must hold when it is not an int: a type, or a tuple of alternatives
 # ("mapping", "set" and None stand for any Mapping, any frozenset, and an unset value).
 _KINDS: dict[str, Any] = {
-    "zoho_auth_error_body": "mapping",
-    "zoho_contacts": "mapping",
-    "zoho_templates": "mapping",
-    "zoho_allowed_countries": ("set", None),
-    "zoho_accepted_tokens": ("set", None),
-    "twosms_clients": ("mapping", None),
-    "twosms_templates": "mapping",
-    "twosms_message_types": "mapping",
-    "twosms_quick_recipient_types": "mapping",
-    "twosms_recurrence_ranges": "mapping",
-    "zoho_error_detail": bool,
-    "zoho_user_name": str,
-    "zoho_email": str,
-    "zoho_bucket_name": str,
-    "zoho_account_timezone": str,
     "on_full": str,
     "seed": (int, None),
+    "providers": "mapping",
     "admin_token": (str, None),
     "allowed_hosts": ("set", None),
     "accept_test_numbers": bool,
@@ -521,8 +393,6 @@ _KINDS: dict[str, Any] = {
     "callback_urls": "set",
     "callback_backoff_seconds": (int, float),
     "callback_timeout_seconds": (int, float),
-    "zoho_status_push_format": str,
-    "twosms_status_push_format": str,
     "sent_after_seconds": (int, float),
     "delivered_after_seconds": (int, float),
 }
@@ -543,3 +413,94 @@ def _check_type(name: str, value: Any, kind: Any) -> None:
     raise MockServerError(
         f"sms-mockserver: setting {name} must be {wanted}, got {type(value).__name__} {value!r}"
     )
+
+
+def _plain(name: str, value: Any, kind: Any) -> Any:
+    """A value read from a file as the setting holds it: a list as a set where a set is
+    wanted, a table as a read-only mapping."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if "set" in kinds and value is not None:
+        if not isinstance(value, list):
+            raise MockServerError(
+                f'sms-mockserver: setting {name} must be a list, e.g. ["us", "ca"]'
+            )
+        return frozenset(str(v) for v in value)
+    return frozen(value) if isinstance(value, Mapping) else value
+
+
+P = TypeVar("P", bound="ProviderSettings")
+
+
+_DEFAULTS: dict[type[ProviderSettings], ProviderSettings] = {}
+
+
+def _defaults(kind: type[P]) -> P:
+    """A provider's default settings, made once."""
+    found = _DEFAULTS.get(kind)
+    if not isinstance(found, kind):
+        found = _DEFAULTS[kind] = kind()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """The base of a provider's own settings, which its module declares (the provider's
+    ``settings_class``): its table of a settings file, ``[zoho_voice] error_status = 200``.
+
+    Fields are ints unless :attr:`KINDS` says otherwise; a field in :attr:`POSITIVE` must be
+    at least 1.  :meth:`check` adds the provider's own checks, :meth:`contract_overrides` how
+    the settings change its documented contracts.
+    """
+
+    #: The provider's name, which names its table.
+    TABLE: ClassVar[str] = ""
+    #: The prefix its settings had as top-level names (``zoho_`` for ``zoho_error_status``),
+    #: still read with a deprecation message.
+    FLAT_PREFIX: ClassVar[str] = ""
+    #: What each non-int field must hold (see ``_check_type``: a type, "mapping", "set",
+    #: None for unset, or a tuple of these).
+    KINDS: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    #: Fields that must be at least 1, fields that are HTTP statuses, and string fields
+    #: that take one of a few words.
+    POSITIVE: ClassVar[tuple[str, ...]] = ()
+    HTTP_STATUSES: ClassVar[tuple[str, ...]] = ()
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_type(self.label(f.name), getattr(self, f.name), self.KINDS.get(f.name, int))
+        for name in self.POSITIVE:
+            if getattr(self, name) < 1:
+                raise MockServerError(
+                    f"sms-mockserver: setting {self.label(name)} must be at least 1"
+                )
+        for name in self.HTTP_STATUSES:
+            if not 200 <= getattr(self, name) <= 599:
+                raise MockServerError(
+                    f"sms-mockserver: setting {self.label(name)} must be an HTTP status"
+                )
+        for name, words in self.CHOICES.items():
+            if getattr(self, name) not in words:
+                raise MockServerError(
+                    f"sms-mockserver: setting {self.label(name)} must be {' or '.join(words)}"
+                )
+        self.check()
+
+    def label(self, name: str) -> str:
+        """How messages name one of these settings: ``[zoho_voice] error_status``."""
+        return f"[{self.TABLE}] {name}"
+
+    def check(self) -> None:
+        """Refuse values the field types allow but the provider cannot use (overridden)."""
+
+    def contract_overrides(self) -> Overrides:
+        """How these settings change the provider's documented contracts, per operation id
+        (overridden; none by default)."""
+        return {}
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Self:
+        """The settings of the provider's table as read from a file (names already checked)."""
+        return cls(
+            **{k: _plain(f"[{cls.TABLE}] {k}", v, cls.KINDS.get(k)) for k, v in data.items()}
+        )

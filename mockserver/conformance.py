@@ -32,6 +32,7 @@ from .config import Settings
 from .errors import FieldProblem, MockServerError
 from .handle import new_namespace
 from .pipeline import Answer, Point, Reject
+from .providers.zoho_settings import ZohoSettings
 from .server import MockServer
 from .strategies import FORMAT_STRATEGIES
 
@@ -128,7 +129,7 @@ def check_client(
     failures: list[str] = []
     with mock:
         mock.app.state.hooks.pre.append(hook)
-        max_text = mock.settings.zoho_max_message_length
+        max_text = mock.settings.provider(ZohoSettings).max_message_length
 
         @given(message=outgoing(max_text))
         @settings(

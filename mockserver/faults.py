@@ -623,7 +623,8 @@ class FaultEngine:
         word) or failed (2sms's), with a carrier reason, on the namespace's clock."""
         submission = outcome.submission
         assert submission is not None
-        status = "undelivered" if point.operation.provider == "zoho_voice" else "failed"
+        # Each provider's own word for it (Provider.failure_status).
+        status = getattr(point.operation, "failure_status", "failed")
         reason = "the carrier reported the message undelivered (fault injected by sms-mockserver)"
         namespace = point.namespace
         before = outcome.then

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from .config import Settings
 from .errors import MockServerError, StoreFullError
 from .runtime import Runtime
-from .store import Message, Recipient, Store, Submission
+from .store import Message, MessageFilter, Recipient, Store, Submission
 
 #: Told of every status change a message goes through after it was accepted (the delivery
 #: callbacks).
 StatusListener = Callable[[str, Message], Awaitable[None]]
 
-__all__ = ["FAILURE", "STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
+__all__ = ["STATES", "TERMINAL", "TRANSITIONS", "Lifecycle", "LifecycleError"]
 
 #: Every state a message can be in.
 STATES = (
@@ -56,8 +56,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "sent": frozenset({"delivered", "undelivered", "failed", "expired"}),
 }
 TERMINAL = frozenset(STATES) - frozenset(TRANSITIONS)
-#: Each provider's word for a message that did not arrive.
-FAILURE = {"zoho_voice": "undelivered", "twosms": "failed"}
 #: What comes after a state when nothing goes wrong.
 _NEXT = {"scheduled": "queued", "queued": "sent", "sent": "delivered"}
 
@@ -197,6 +195,41 @@ class Lifecycle:
             self._wakes_at = at
             with contextlib.suppress(RuntimeError):  # the runner's loop has just closed
                 loop.call_soon_threadsafe(wake.set)
+
+    async def resume(self) -> int:
+        """Plan the steps of the messages a store kept from an earlier run (the app's
+        lifespan, before any request): a scheduled message goes out at its send time, and
+        with ``lifecycle_progress`` a queued or sent one moves on from its last change.
+        How many steps were planned.
+
+        The later occurrences of a recurring send are not taken up: what makes them (the
+        provider's reading of the request) is not kept, so a restart ends a recurrence.
+        """
+        statuses = ("scheduled", "queued", "sent") if self.progress else ("scheduled",)
+        planned = self._pending
+        for status in statuses:
+            cursor: int | None = None
+            while True:
+                page = await self.store.query(
+                    MessageFilter(status=status), cursor=cursor, limit=1000
+                )
+                for message in page.items:
+                    self._resume(message)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+        return self._pending - planned
+
+    def _resume(self, message: Message) -> None:
+        last = message.history[-1].at if message.history else message.created_at
+        if message.status == "scheduled":
+            if message.send_at is None:
+                return
+            at = message.send_at
+        else:
+            at = last + (self.sent_after if message.status == "queued" else self.delivered_after)
+        status = _NEXT[message.status]
+        self._plan(message.namespace, message.id, status, at, message.expire_at)
 
     # ---------------------------------------------------------- taking steps
 

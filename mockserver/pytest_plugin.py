@@ -17,7 +17,7 @@ Fixtures, thin over :class:`~mockserver.server.MockServer` and
   ``$SMSMOCK_URL``, a handle on a mock already running there: a CI service, a server shared
   by pytest-xdist workers; every test still gets its own namespace).
 - ``smsmock_settings`` and ``smsmock_store`` (session): override them in a ``conftest.py`` to
-  configure the mock (``Settings(zoho_allowed_countries=...)``, ``"sqlite://…"``).
+  configure the mock (``Settings().using(ZohoSettings(allowed_countries=...))``, ``"sqlite://…"``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, __version__, create_app
+from mockserver.providers.zoho_settings import ZohoSettings
 
 from .conftest import (
     VALID_SMS,
@@ -190,7 +191,7 @@ def test_contract_is_served(client: TestClient) -> None:
 
 
 def test_served_contract_is_the_enforced_one() -> None:
-    with make_client(Settings(zoho_max_message_length=5000)) as c:
+    with make_client(Settings().using(ZohoSettings(max_message_length=5000))) as c:
         doc = c.get("/_mock/contracts/zoho_voice/openapi.json").json()
         schema = doc["paths"]["/rest/json/v2/sms/send"]["post"]["requestBody"]["content"][
             "multipart/form-data"

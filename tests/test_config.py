@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver import MockServerError, Settings
+from mockserver import MockServerError, Settings, TwoSmsSettings, ZohoSettings
 from mockserver.config import deprecated_keys
 
 from .conftest import serve_command
@@ -23,10 +23,10 @@ def test_from_file(tmp_path: Path) -> None:
         'zoho_error_status = 200\nzoho_allowed_countries = ["US", "in"]\n'
         '[zoho_contacts]\n"+14155550100" = "Henry"\n'
     )
-    settings = Settings.from_file(path)
-    assert settings.zoho_error_status == 200
-    assert settings.zoho_allowed_countries == frozenset({"us", "in"})
-    assert settings.zoho_contacts["+14155550100"] == "Henry"
+    zoho = Settings.from_file(path).provider(ZohoSettings)
+    assert zoho.error_status == 200
+    assert zoho.allowed_countries == frozenset({"us", "in"})
+    assert zoho.contacts["+14155550100"] == "Henry"
 
 
 def test_unknown_keys_are_refused() -> None:
@@ -35,12 +35,16 @@ def test_unknown_keys_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes",
-    [{"max_body_bytes": 0}, {"zoho_error_status": 99}, {"zoho_auth_error_body": {"a": 1}}],
+    ("kind", "changes"),
+    [
+        (Settings, {"max_body_bytes": 0}),
+        (ZohoSettings, {"error_status": 99}),
+        (ZohoSettings, {"auth_error_body": {"a": 1}}),
+    ],
 )
-def test_bad_values_are_refused(changes: dict[str, object]) -> None:
+def test_bad_values_are_refused(kind: type[object], changes: dict[str, object]) -> None:
     with pytest.raises(MockServerError):
-        Settings(**changes)  # type: ignore[arg-type]
+        kind(**changes)
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -71,8 +75,14 @@ def test_the_readme_settings_example_loads() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     (block,) = re.findall(r"### Settings.*?```toml\n(.*?)```", readme, re.S)
     settings = Settings.from_mapping(tomllib.loads(block))
-    assert settings.twosms_clients == {"my-app": "dev-secret"}
-    assert settings.zoho_allowed_countries == frozenset({"us", "ca"})
+    assert settings.provider(TwoSmsSettings).clients == {"my-app": "dev-secret"}
+    assert settings.provider(ZohoSettings).allowed_countries == frozenset({"us", "ca"})
+    (code,) = re.findall(r"### Settings.*?```python\n(.*?)```", readme, re.S)
+    scope: dict[str, object] = {}
+    exec(code, scope)  # the README's Python example, as written
+    given = scope["settings"]
+    assert isinstance(given, Settings)
+    assert given.provider(ZohoSettings).error_status == 200
 
 
 @pytest.mark.parametrize(
@@ -81,7 +91,12 @@ def test_the_readme_settings_example_loads() -> None:
         ({"zoho_account_timezone": "Europe/Londn"}, "not an IANA time zone"),
         ({"zoho_allowed_countries": "us"}, "must be a list"),
         ({"max_messages": "5"}, "max_messages must be int"),
-        ({"zoho_error_detail": "yes"}, "zoho_error_detail must be bool"),
+        ({"zoho_error_detail": "yes"}, r"\[zoho_voice\] error_detail must be bool"),
+        (
+            {"twosms": {"token_lifetime_seconds": 0}},
+            r"\[twosms\] token_lifetime_seconds must",
+        ),
+        ({"twosms": {"status_push_format": "xml"}}, "must be form or json"),
         ({"twosms_message_types": {"Standard": "one"}}, "map names to numbers"),
     ],
 )
@@ -115,10 +130,11 @@ def test_provider_settings_are_read_from_their_tables_and_flat_names_still_work(
             "twosms": {"error_status": 422},
         }
     )
-    assert (tabled.zoho_error_status, tabled.twosms_error_status) == (200, 422)
-    assert tabled.zoho_contacts == {"+1": "A"}
+    zoho, twosms = tabled.provider(ZohoSettings), tabled.provider(TwoSmsSettings)
+    assert (zoho.error_status, twosms.error_status) == (200, 422)
+    assert zoho.contacts == {"+1": "A"}
     flat = {"zoho_error_status": 200, "max_messages": 5}
-    assert Settings.from_mapping(flat).zoho_error_status == 200
+    assert Settings.from_mapping(flat).provider(ZohoSettings).error_status == 200
     assert deprecated_keys(flat) == ["zoho_error_status"]
     assert deprecated_keys({"zoho_voice": {"error_status": 200}}) == []
 
@@ -157,3 +173,12 @@ def test_serve_names_the_flat_settings_to_move(tmp_path: Path) -> None:
             proc.stderr.close()
     assert "zoho_error_status: flat provider setting names are deprecated" in notice
     assert "[zoho_voice]" in notice
+
+
+def test_provider_settings_are_given_in_python_and_checked_by_kind() -> None:
+    settings = Settings(max_messages=5).using(ZohoSettings(error_status=200))
+    assert settings.provider(ZohoSettings).error_status == 200
+    assert settings.provider(TwoSmsSettings) == TwoSmsSettings()  # not given: its defaults
+    assert settings.max_messages == 5
+    with pytest.raises(MockServerError, match=r"providers\['twosms'\] must be"):
+        Settings(providers={"twosms": ZohoSettings()})

@@ -291,3 +291,35 @@ def test_occurrences_before_the_send_are_not_sent_and_the_send_goes_at_once() ->
         assert now.status == "queued"
         clock(c, advance="100d")
         assert len(journal(c, namespace="life")) == 1 + 34
+
+
+def test_a_restarted_sqlite_mock_takes_up_the_steps_where_they_were(tmp_path: Any) -> None:
+    from datetime import UTC, datetime
+
+    from mockserver.store.urls import store_from_url
+
+    url = f"sqlite://{tmp_path / 'journal.sqlite3'}"
+    slow = Settings(lifecycle_progress=True, sent_after_seconds=0.3, delivered_after_seconds=0.3)
+    soon = datetime.fromtimestamp(time.time() + 1.5, UTC).isoformat()
+
+    def app(settings: Settings) -> TestClient:
+        return TestClient(
+            create_app(settings=settings, store=store_from_url(url, settings.store_limits()))
+        )
+
+    with app(slow) as c:  # stopped before any step is due
+        zoho_send(c, headers={**ZOHO_AUTH, **NS})
+        twosms_send(c, {**WORKED, "Options": {"DateToSend": soon}}, {"X-Mock-Namespace": "later"})
+        assert [m.status for m in journal(c, namespace="life")] == ["queued"]
+        assert [m.status for m in journal(c, namespace="later")] == ["scheduled"]
+    with app(slow) as c:
+        for namespace, status in (("life", "delivered"), ("later", "delivered")):
+            answer = c.get(
+                "/_mock/messages/wait",
+                params={"namespace": namespace, "status": status, "timeout": "10"},
+            )
+            assert answer.status_code == 200, (namespace, answer.text)
+        assert [s for s, _ in statuses(c)] == ["queued", "sent", "delivered"]
+        (later,) = journal(c, namespace="later")
+        assert [h.status for h in later.history] == ["scheduled", "queued", "sent", "delivered"]
+        assert later.history[1].at >= datetime.fromisoformat(soon).timestamp()

@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.pipeline import Answer, Hooks, Outcome, Point, Reject
+from mockserver.providers.twosms_settings import TwoSmsSettings
+from mockserver.providers.zoho_settings import ZohoSettings
 
 from .conftest import (
     VALID_SMS,
@@ -117,7 +119,9 @@ def test_every_kind_of_bad_request_records_a_violation_in_one_shape(case: str) -
 
 
 def test_refusals_caused_by_state_are_not_contract_violations() -> None:
-    settings = Settings(zoho_accepted_tokens=frozenset({"good"}), twosms_starting_credits=0)
+    settings = Settings().using(
+        ZohoSettings(accepted_tokens=frozenset({"good"})), TwoSmsSettings(starting_credits=0)
+    )
     with TestClient(create_app(settings=settings)) as c:
         assert zoho(c).status_code == 401  # a well-formed token the mock was told to refuse
         expired = {"Authorization": "Bearer no-such-token", "X-Mock-Namespace": "n"}

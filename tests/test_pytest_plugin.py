@@ -113,11 +113,11 @@ def test_the_configuration_fixtures_can_be_overridden(project: pytest.Pytester) 
     project.makeconftest(
         """
         import pytest
-        from mockserver import Settings
+        from mockserver import Settings, ZohoSettings
 
         @pytest.fixture(scope="session")
         def smsmock_settings():
-            return Settings(zoho_allowed_countries=frozenset({"ca"}))
+            return Settings().using(ZohoSettings(allowed_countries=frozenset({"ca"})))
         """
     )
     project.makepyfile(

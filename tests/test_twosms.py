@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
+from mockserver.providers.twosms_settings import TwoSmsSettings
 
 from .conftest import (
     WORKED,
@@ -112,7 +113,7 @@ def test_token_needs_a_form_body(client: TestClient) -> None:
 
 
 def test_configured_clients_only() -> None:
-    with make_client(Settings(twosms_clients={"acme": "right"})) as c:
+    with make_client(Settings().using(TwoSmsSettings(clients={"acme": "right"}))) as c:
         assert (
             c.post(
                 "/Token",
@@ -326,7 +327,7 @@ def test_email_only_recipients_cost_no_sms(client: TestClient) -> None:
 
 
 def test_credit_balance_runs_down_and_then_refuses() -> None:
-    with make_client(Settings(twosms_starting_credits=3)) as c:
+    with make_client(Settings().using(TwoSmsSettings(starting_credits=3))) as c:
         headers = auth(c)
         long_text = {**WORKED, "Content": "a" * 200}  # 2 segments
         first = c.post(SEND, json=long_text, headers=headers).json()["ResponseData"]["Detail"]
@@ -359,7 +360,7 @@ def test_unknown_fields_are_ignored_but_recorded(client: TestClient) -> None:
 
 def test_template_placeholders_and_unknown_template() -> None:
     templates = {"11111111-2222-3333-4444-555555555555": "Hi {1}, {2} and {9}"}
-    with make_client(Settings(twosms_templates=templates)) as c:
+    with make_client(Settings().using(TwoSmsSettings(templates=templates))) as c:
         body = {
             **WORKED,
             "Content": "ignored",
@@ -386,7 +387,7 @@ def test_future_date_to_send_is_stored_as_scheduled(client: TestClient) -> None:
 
 
 def test_error_status_is_configurable() -> None:
-    with make_client(Settings(twosms_error_status=200)) as c:
+    with make_client(Settings().using(TwoSmsSettings(error_status=200))) as c:
         response = send(c, {})
     assert response.status_code == 200
     assert response.json()["Error"]["ErrorCode"] == "InvalidRequest"
@@ -644,7 +645,7 @@ def test_one_request_records_at_most_100_violations() -> None:
 
 
 def test_token_takes_http_basic_client_credentials() -> None:
-    settings = Settings(twosms_clients={"my app": "s3cr:et"})
+    settings = Settings().using(TwoSmsSettings(clients={"my app": "s3cr:et"}))
     with make_client(settings) as c:
         # As curl -u and requests-oauthlib send them: each part form-encoded, then base64.
         good = base64.b64encode(b"my+app:s3cr%3Aet").decode()

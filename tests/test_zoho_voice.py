@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
 from mockserver.errors import MockServerError
+from mockserver.providers.zoho_settings import ZohoSettings
 
 from .conftest import (
     JPEG,
@@ -74,7 +75,7 @@ def test_mms_success_reports_the_real_file(client: TestClient) -> None:
     assert meta["fileSize"] == len(JPEG)
     assert meta["fileExtn"] == "jpg"
     assert meta["objectName"] == f"photo.jpg-{send['submittedTime']}"
-    assert meta["bucketName"] == Settings().zoho_bucket_name
+    assert meta["bucketName"] == ZohoSettings().bucket_name
     uuid.UUID(meta["mmsId"])
     (stored,) = journal(client)
     assert stored.media[0].size == len(JPEG)
@@ -142,8 +143,8 @@ def test_alphanumeric_sender_is_echoed_as_sent(client: TestClient) -> None:
 
 
 def test_contact_name_and_account_identity_come_from_settings() -> None:
-    settings = Settings(
-        zoho_contacts={"+14155550100": "Henry"}, zoho_user_name="Mark", zoho_email="mark@zylker.com"
+    settings = Settings().using(
+        ZohoSettings(contacts={"+14155550100": "Henry"}, user_name="Mark", email="mark@zylker.com")
     )
     with make_client(settings) as c:
         send = zoho_send(c).json()["send"]
@@ -205,7 +206,7 @@ def test_auth_is_checked_before_the_body(client: TestClient) -> None:
 
 
 def test_accepted_tokens_setting_rejects_others() -> None:
-    with make_client(Settings(zoho_accepted_tokens=frozenset({"good"}))) as c:
+    with make_client(Settings().using(ZohoSettings(accepted_tokens=frozenset({"good"})))) as c:
         assert zoho_send(c, headers={"Authorization": "Zoho-oauthtoken good"}).status_code == 200
         assert zoho_send(c, headers={"Authorization": "Zoho-oauthtoken bad"}).status_code == 401
 
@@ -215,7 +216,7 @@ def test_auth_error_body_is_configurable() -> None:
         "status": {"code": 401, "description": "Unauthorized"},
         "data": {"moreInfo": "Invalid OAuth token", "error": "INVALID_OAUTHTOKEN"},
     }
-    with make_client(Settings(zoho_auth_error_body=body)) as c:
+    with make_client(Settings().using(ZohoSettings(auth_error_body=body))) as c:
         assert zoho_send(c, headers={}).json() == body
 
 
@@ -407,20 +408,20 @@ def test_several_problems_are_reported_together(client: TestClient) -> None:
 
 
 def test_error_status_and_detail_are_configurable() -> None:
-    with make_client(Settings(zoho_error_status=200, zoho_error_detail=False)) as c:
+    with make_client(Settings().using(ZohoSettings(error_status=200, error_detail=False))) as c:
         response = zoho_send(c, {"message": "x"})
     assert response.status_code == 200
     assert response.json() == {"status": "ERROR", "code": "ZVSMS-4027", "message": "Bad Request"}
 
 
 def test_message_length_limit_is_configurable() -> None:
-    with make_client(Settings(zoho_max_message_length=10_000)) as c:
+    with make_client(Settings().using(ZohoSettings(max_message_length=10_000))) as c:
         assert zoho_send(c, {**VALID_SMS, "message": "a" * 10_000}).status_code == 200
         assert "at most 10000" in zoho_send(c, {**VALID_SMS, "message": "a" * 10_001}).text
 
 
 def test_unsupported_country_gets_4038() -> None:
-    with make_client(Settings(zoho_allowed_countries=frozenset({"us"}))) as c:
+    with make_client(Settings().using(ZohoSettings(allowed_countries=frozenset({"us"})))) as c:
         assert zoho_send(c).status_code == 200
         response = zoho_send(c, {**VALID_SMS, "customerNumber": "+919876543210"})
     assert response.status_code == 400
@@ -547,7 +548,7 @@ def test_malformed_multipart_is_explained_in_user_terms(
 
 
 def test_a_blocked_country_is_not_a_contract_violation() -> None:
-    with make_client(Settings(zoho_allowed_countries=frozenset({"US"}))) as c:
+    with make_client(Settings().using(ZohoSettings(allowed_countries=frozenset({"US"})))) as c:
         assert zoho_send(c).status_code == 200  # "US" is compared in lower case
         assert (
             zoho_send(c, {**VALID_SMS, "customerNumber": "+919876543210"}).json()["code"]
@@ -570,7 +571,7 @@ def test_wrong_method_and_store_full_answers_are_in_the_contract() -> None:
 def test_errors_served_as_200_still_match_the_served_contract() -> None:
     import jsonschema_rs
 
-    with make_client(Settings(zoho_error_status=200)) as c:
+    with make_client(Settings().using(ZohoSettings(error_status=200))) as c:
         doc = c.get("/_mock/contracts/zoho_voice/openapi.json").json()
         schema = doc["paths"][ZOHO_PATH]["post"]["responses"]["200"]["content"]["application/json"][
             "schema"
@@ -661,7 +662,7 @@ def test_an_unknown_part_charset_is_refused_by_name() -> None:
 
 
 def test_configured_templates_send_their_text() -> None:
-    settings = Settings(zoho_templates={"4021": "Your code is 1234."})
+    settings = Settings().using(ZohoSettings(templates={"4021": "Your code is 1234."}))
     with make_client(settings) as c:
         without_message = {k: v for k, v in VALID_SMS.items() if k != "message"}
         answer = zoho_send(c, without_message, data={"templateId": "4021"})
@@ -675,7 +676,7 @@ def test_configured_templates_send_their_text() -> None:
         unknown = zoho_send(c, data={"templateId": "77"})
         assert unknown.status_code == 400
         assert unknown.json()["message"] == (
-            "templateId: the id of a configured template (4021; setting zoho_templates)"
+            "templateId: the id of a configured template (4021; setting [zoho_voice] templates)"
         )
         assert zoho_send(c, without_message).json()["message"] == "sms_data.message: required"
         assert violations(c)[-1].field == "sms_data.message"  # not the unknown template
@@ -685,10 +686,10 @@ def test_configured_templates_send_their_text() -> None:
 
 
 def test_template_settings_are_checked() -> None:
-    with pytest.raises(MockServerError, match="zoho_templates maps template ids"):
-        Settings(zoho_templates={"abc": "x"})
-    with pytest.raises(MockServerError, match="zoho_templates maps template ids"):
-        Settings(zoho_templates={"1": ""})
+    with pytest.raises(MockServerError, match=r"\[zoho_voice\] templates maps template ids"):
+        Settings().using(ZohoSettings(templates={"abc": "x"}))
+    with pytest.raises(MockServerError, match=r"\[zoho_voice\] templates maps template ids"):
+        Settings().using(ZohoSettings(templates={"1": ""}))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import orjson
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..callbacks import Push
-from ..config import Settings
+from ..config import ProviderSettings, Settings
 from ..contracts import load_contract
 from ..pipeline import Incoming, Operation, path_below_root
 from ..runtime import Runtime
@@ -125,9 +125,15 @@ def encode_push(fields: Mapping[str, Any], form: bool) -> Push:
 
 class Provider:
     """What every provider shares: its name, the settings, the runtime, and the operations
-    it serves through the pipeline.  Subclasses set ``name`` and implement ``operations``."""
+    it serves through the pipeline.  Subclasses set ``name``, ``settings_class`` (their own
+    settings, a table of the settings file) and ``failure_status``, and implement
+    ``operations``."""
 
     name = ""
+    #: The provider's own settings (``Settings.provider(settings_class)`` reads them).
+    settings_class: ClassVar[type[ProviderSettings]] = ProviderSettings
+    #: The provider's word for a message that did not arrive (its lifecycle state).
+    failure_status: ClassVar[str] = "failed"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         self.settings = settings
@@ -184,6 +190,7 @@ class ProviderOperation:
         self.owner = owner
         self.settings = owner.settings
         self.provider = owner.name
+        self.failure_status = owner.failure_status
         self.contract = load_contract(owner.name).operation(operation_id)
         self.id = self.contract.id
         self.method = self.contract.method

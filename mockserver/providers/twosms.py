@@ -51,6 +51,7 @@ from .common import (
     route_path,
 )
 from .twosms_schedule import check_schedule, schedule_of
+from .twosms_settings import TwoSmsSettings
 
 __all__ = [
     "CREDITS_KEY",
@@ -86,7 +87,7 @@ _PUSHED = {
     "expired": "Expired",
     "cancelled": "Cancelled",
 }
-#: HTTP statuses of the outcomes that have their own (the rest: twosms_error_status).
+#: HTTP statuses of the outcomes that have their own (the rest: setting [twosms] error_status).
 _STATUSES = {"unauthorized": 401, "unsupported_media_type": 415, "store_full": 507}
 
 
@@ -122,9 +123,13 @@ class TwoSms(Provider):
     """The 2sms provider: ``POST /Token`` and ``POST /api/v2/sms/messages``."""
 
     name = PROVIDER
+    settings_class = TwoSmsSettings
+    failure_status = "failed"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         super().__init__(settings, runtime)
+        #: The provider's own settings (the ``[twosms]`` table).
+        self.options = settings.provider(TwoSmsSettings)
         self.token = Token(self)
         self.send = SendMessages(self)
 
@@ -153,7 +158,7 @@ class TwoSms(Provider):
         (https://us.2sms.us/2020/07/06/status-updates): an HTTP POST of MessageID,
         Destination ("international format beginning with country code"), Text, Reference,
         DateReceived ("MM/DD/YYYY HH:mm:ss"), Status and Reason.  INFERENCE: the page shows
-        neither the encoding (a form by default; setting twosms_status_push_format), the
+        neither the encoding (a form by default; setting [twosms] status_push_format), the
         status words (the journal's, capitalised) nor the zone of DateReceived (UTC)."""
         change = message.history[-1]
         word = _PUSHED.get(change.status)
@@ -168,7 +173,7 @@ class TwoSms(Provider):
             "Status": word,
             "Reason": change.reason,
         }
-        return encode_push(fields, self.settings.twosms_status_push_format == "form")
+        return encode_push(fields, self.options.status_push_format == "form")
 
     def not_found(self, request: Request) -> Response | None:
         """ASP.NET Web API's 404 wording in the envelope for an unknown path under ``/api/``
@@ -200,6 +205,7 @@ class Token(ProviderOperation):
 
     def __init__(self, owner: TwoSms) -> None:
         super().__init__(owner, "twosmsToken", owner.settings.max_field_bytes)
+        self.options = owner.options
 
     async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
         """Nobody yet: the client's credentials are in the body."""
@@ -269,7 +275,7 @@ class Token(ProviderOperation):
                     [FieldProblem("client_id", form["client_id"], f"{client_id!r} or absent")],
                     detail="the client_id of the body differs from the Authorization header's",
                 )
-            clients = self.settings.twosms_clients
+            clients = self.options.clients
             if (
                 not client_id
                 or not secret
@@ -293,7 +299,7 @@ class Token(ProviderOperation):
                 detail="client_id and client_secret are required",
                 violation=True,
             )
-        clients = self.settings.twosms_clients
+        clients = self.options.clients
         if clients is not None and clients.get(client_id) != secret:
             raise Reject("invalid_client", detail="the client_id or client_secret is incorrect")
         return client_id
@@ -301,7 +307,7 @@ class Token(ProviderOperation):
     async def rules(self, command: str, principal: Principal, ctx: Context) -> Outcome:
         """Issue a token; never revoke a live one to make room."""
         token = secrets.token_urlsafe(32)  # a credential: not from the seeded source
-        lifetime = self.settings.twosms_token_lifetime_seconds
+        lifetime = self.options.token_lifetime_seconds
         if not await ctx.shared.put(TOKEN_KEY + token, command, lifetime=lifetime):
             # A worker fetching tokens must not log the others out: 503 with Retry-After,
             # the condition passes as tokens expire.
@@ -337,9 +343,10 @@ class SendMessages(ProviderOperation):
 
     def __init__(self, owner: TwoSms) -> None:
         super().__init__(owner, "twosmsSendMessagesV2", owner.settings.max_body_bytes)
-        settings, contract = self.settings, self.contract
-        types = dict(settings.twosms_message_types)
-        quick = dict(settings.twosms_quick_recipient_types)
+        self.options = owner.options
+        settings, contract, options = self.settings, self.contract, owner.options
+        types = dict(options.message_types)
+        quick = dict(options.quick_recipient_types)
         self.validator = RequestValidator(
             contract, settings.contract_overrides()[contract.id]["fields"]
         )
@@ -351,7 +358,7 @@ class SendMessages(ProviderOperation):
             number: (name != _EMAIL_ONLY, name in _EMAIL_ALSO) for name, number in quick.items()
         }
         # .NET compares GUIDs case-insensitively.
-        self._templates = {k.lower(): v for k, v in settings.twosms_templates.items()}
+        self._templates = {k.lower(): v for k, v in options.templates.items()}
         self._reason_prefix = self.codes["validation"]["message"].split("{field}")[0]
 
     # ------------------------------------------------------------------ auth
@@ -586,7 +593,7 @@ class SendMessages(ProviderOperation):
         """Spend the credits (refunded if the store refuses the send), then compose the
         answer and the submission (in a worker thread for a large send)."""
         sms_count = command.seg.count * command.sms_to
-        start = self.settings.twosms_starting_credits
+        start = self.options.starting_credits
         credits = CREDITS_KEY + principal.account
         spent = await ctx.accounts.add(credits, -sms_count, start=start)
         if spent is None:
@@ -705,7 +712,7 @@ class SendMessages(ProviderOperation):
         else:
             reason = code["message"].replace("{detail}", reject.detail).strip()
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
-        status = reject.status or _STATUSES.get(reject.outcome, self.settings.twosms_error_status)
+        status = reject.status or _STATUSES.get(reject.outcome, self.options.error_status)
         return Answer(status, orjson.dumps(body), reject.headers)
 
 

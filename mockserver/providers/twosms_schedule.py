@@ -15,10 +15,10 @@ of them means beyond its name, so each reading below is an INFERENCE, with its r
   "Days of the week to scheduled to send the sms" in the v1 recurring-message page, so a
   flags enum; this is the layout of Outlook's ``OlDaysOfWeek``); 0, the sample's value, is
   read as every day, since no day at all would never send.  ``Range`` numbers how the
-  recurrence ends (setting ``twosms_recurrence_ranges``): no end, after ``OccurrencesEnd``
+  recurrence ends (setting ``[twosms] recurrence_ranges``): no end, after ``OccurrencesEnd``
   occurrences, or by a date; v2 has no end-date field, so the date is ``ExpiryDate``.
 - ``Repeat``: each occurrence (or the one send) goes out ``Repetitions`` more times,
-  ``Frequency`` units apart (setting ``twosms_repeat_frequency_seconds``, minutes by
+  ``Frequency`` units apart (setting ``[twosms] repeat_frequency_seconds``, minutes by
   default).  A send with ``Repetitions`` 0 or none is not repeated.
 
 Occurrences that fell before the request are not sent; the send itself goes out at once, as
@@ -37,6 +37,7 @@ from ..config import Settings
 from ..errors import FieldProblem
 from ..pipeline import Reject
 from ..recurrence import ALL_DAYS, DAY, Recurrence, weekdays_of_flags
+from .twosms_settings import TwoSmsSettings
 
 __all__ = ["Schedule", "check_schedule", "epoch", "schedule_of"]
 
@@ -99,7 +100,7 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
                     "Wednesday 8, Thursday 16, Friday 32, Saturday 64; 0: every day)",
                 )
             )
-        ranges = settings.twosms_recurrence_ranges
+        ranges = settings.provider(TwoSmsSettings).recurrence_ranges
         end = rec.get("Range") or 0
         if end not in ranges.values():
             named = ", ".join(f"{number} ({name})" for name, number in ranges.items())
@@ -107,7 +108,7 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
                 FieldProblem(
                     f"{_RECURRING}.Range",
                     end,
-                    f"one of {named} (setting twosms_recurrence_ranges)",
+                    f"one of {named} (setting [twosms] recurrence_ranges)",
                 )
             )
         elif end == ranges["OccurrenceCount"] and (rec.get("OccurrencesEnd") or 0) < 1:
@@ -128,7 +129,8 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
                 FieldProblem(
                     f"{_REPEAT}.Frequency",
                     repeat.get("Frequency"),
-                    "1 or more (units of twosms_repeat_frequency_seconds) when Repetitions is set",
+                    "1 or more (units of [twosms] repeat_frequency_seconds) when Repetitions "
+                    "is set",
                 )
             )
     if problems:
@@ -177,7 +179,9 @@ def _recurrence(
 ) -> Recurrence | None:
     repeat = options.get("Repeat") or {}
     repeats = repeat.get("Repetitions") or 0
-    every = (repeat.get("Frequency") or 0) * settings.twosms_repeat_frequency_seconds
+    every = (repeat.get("Frequency") or 0) * settings.provider(
+        TwoSmsSettings
+    ).repeat_frequency_seconds
     rec = options.get("RecurringOptions") if recurring else None
     if not rec:
         if not repeats:
@@ -186,7 +190,7 @@ def _recurrence(
         return Recurrence(max(start, now), count=1, repeats=repeats, repeat_every=every)
     first = rec.get("RecDateToSend") or when
     start = max(epoch(first), 0.0) if first else now
-    ranges = settings.twosms_recurrence_ranges
+    ranges = settings.provider(TwoSmsSettings).recurrence_ranges
     end = rec.get("Range") or 0
     recurrence = Recurrence(
         start,

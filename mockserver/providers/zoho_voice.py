@@ -45,6 +45,7 @@ from .common import (
     redact_credential,
     route_path,
 )
+from .zoho_settings import ZohoSettings
 
 __all__ = ["PROVIDER", "SendSms", "ZohoVoice", "token_namespace"]
 
@@ -87,9 +88,13 @@ class ZohoVoice(Provider):
     """The Zoho Voice provider: ``POST /rest/json/v2/sms/send``."""
 
     name = PROVIDER
+    settings_class = ZohoSettings
+    failure_status = "undelivered"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         super().__init__(settings, runtime)
+        #: The provider's own settings (the ``[zoho_voice]`` table).
+        self.options = settings.provider(ZohoSettings)
         self.send = SendSms(self)
 
     def operations(self) -> list[Operation]:
@@ -112,7 +117,7 @@ class ZohoVoice(Provider):
         ``statusCallback`` URL, "URL-level authentication only", and no body); this one uses
         the send response's own names (``logid``, ``customerNumber``, ``senderId``,
         ``status``) with the time in epoch milliseconds like ``submittedTime``; JSON, or a
-        form with setting zoho_status_push_format."""
+        form with setting [zoho_voice] status_push_format."""
         change = message.history[-1]
         word = _PUSHED.get(change.status)
         if word is None:
@@ -126,7 +131,7 @@ class ZohoVoice(Provider):
             "statusTime": int(change.at * 1000),
             "errorMessage": change.reason,
         }
-        return encode_push(fields, self.settings.zoho_status_push_format == "form")
+        return encode_push(fields, self.options.status_push_format == "form")
 
     def not_found(self, request: Request) -> Response | None:
         """ZVSMS-4027 with 404 for an unknown path under ``/rest/json/`` (the mock's choice:
@@ -149,7 +154,8 @@ class SendSms(ProviderOperation):
 
     def __init__(self, owner: ZohoVoice) -> None:
         super().__init__(owner, "zohoVoiceSendSmsV2", owner.settings.max_body_bytes)
-        settings, contract = self.settings, self.contract
+        self.options = owner.options
+        settings, contract, options = self.settings, self.contract, owner.options
         self.validator = RequestValidator(
             contract, settings.contract_overrides()[contract.id]["fields"]
         )
@@ -160,10 +166,10 @@ class SendSms(ProviderOperation):
         self._limits = Limits(
             settings.max_media_bytes, settings.max_field_bytes, parts=settings.max_parts
         )
-        self._account_zone = ZoneInfo(settings.zoho_account_timezone)
+        self._account_zone = ZoneInfo(options.account_timezone)
         self._minute_cache: tuple[int, str] = (-1, "")
         self._text_fields = {name: contract.field(name) for name in _TEXT_PARTS}
-        self._templates = {int(k): v for k, v in settings.zoho_templates.items()}
+        self._templates = {int(k): v for k, v in options.templates.items()}
         self._sms_fields = frozenset(
             f.name.removeprefix("sms_data.")
             for f in contract.request
@@ -174,7 +180,7 @@ class SendSms(ProviderOperation):
 
     async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
         """``Authorization: Zoho-oauthtoken <token>``; any non-empty token unless the
-        ``zoho_accepted_tokens`` setting lists them."""
+        ``[zoho_voice] accepted_tokens`` setting lists them."""
         header = incoming.headers.get(self._auth_header, "")
         expected = f"{self._auth_scheme} <access token> (the {self._auth_header} header)"
         if not header.startswith(self._auth_prefix):
@@ -186,7 +192,7 @@ class SendSms(ProviderOperation):
                 "unauthorized",
                 [FieldProblem("Authorization", f"{self._auth_scheme} {token}", expected)],
             )
-        accepted = self.settings.zoho_accepted_tokens
+        accepted = self.options.accepted_tokens
         if accepted is not None and token not in accepted:
             # A token the mock was told not to know: the client's state, not the contract.
             raise Reject("unauthorized", violation=False)
@@ -328,13 +334,13 @@ class SendSms(ProviderOperation):
                 fields[part.name] = data
             else:
                 fields[part.name] = coerce_form_value(self._text_fields[part.name], text)
-        if len(media) > self.settings.zoho_max_media_files:
+        if len(media) > self.options.max_media_files:
             problems.append(
                 FieldProblem(
                     _MEDIA,
                     f"{len(media)} files",
-                    f"at most {self.settings.zoho_max_media_files} file(s) (setting "
-                    "zoho_max_media_files)",
+                    f"at most {self.options.max_media_files} file(s) (setting "
+                    "[zoho_voice] max_media_files)",
                 )
             )
         # Ignored, as a form handler ignores them, but recorded: a misspelt "Mms" would
@@ -364,7 +370,8 @@ class SendSms(ProviderOperation):
                     FieldProblem(
                         "templateId",
                         fields["templateId"],
-                        f"the id of a configured template ({known}; setting zoho_templates)",
+                        f"the id of a configured template ({known}; "
+                        "setting [zoho_voice] templates)",
                     )
                 ],
                 violation=False,  # the mock's configuration, not the contract
@@ -407,7 +414,7 @@ class SendSms(ProviderOperation):
         now = ctx.now()
         send_at: float | None = None
         if "scheduledTime" in fields:
-            zone = ZoneInfo(fields.get("timeZone") or self.settings.zoho_account_timezone)
+            zone = ZoneInfo(fields.get("timeZone") or self.options.account_timezone)
             when = parse_zoho_datetime(fields["scheduledTime"])
             assert when is not None  # the schema's format check passed
             send_at = when.replace(tzinfo=zone).timestamp()
@@ -437,7 +444,7 @@ class SendSms(ProviderOperation):
                 ],
                 violation=False,
             )
-        allowed = self.settings.zoho_allowed_countries
+        allowed = self.options.allowed_countries
         if allowed is not None and number.region not in allowed:
             raise Reject(
                 "country_not_supported",
@@ -466,15 +473,15 @@ class SendSms(ProviderOperation):
         scheduled = fields.get("scheduledTime")
         # INFERENCE: sentTime shows the scheduled minute for a scheduled send.
         sent_time = scheduled[:16] if scheduled else self._minute(now)
-        settings = self.settings
+        options = self.options
         send: dict[str, Any] = {
             "multipartCount": seg.count,
             "country": number.region,
             "submittedTime": now_ms,
             "customerNumber": number.spaced,
             "message": command.text,
-            "userName": settings.zoho_user_name,
-            "customerName": settings.zoho_contacts.get(number.e164, number.spaced),
+            "userName": options.user_name,
+            "customerName": options.contacts.get(number.e164, number.spaced),
             "senderId": sender_number.e164 if sender_number else sender,
             "messageType": "OUTGOING",
         }
@@ -482,7 +489,7 @@ class SendSms(ProviderOperation):
             send["isMMS"] = True
             send["mmsMeta"] = [
                 {
-                    "bucketName": settings.zoho_bucket_name,
+                    "bucketName": options.bucket_name,
                     "fileName": m.filename,
                     "fileSize": m.size,
                     "objectName": f"{m.filename}-{now_ms}",
@@ -495,7 +502,7 @@ class SendSms(ProviderOperation):
         send |= {
             "sentTime": sent_time,
             "logid": logid,
-            "email": settings.zoho_email,
+            "email": options.email,
             "status": "IN_QUEUE",
         }
         submission = Submission(
@@ -543,13 +550,13 @@ class SendSms(ProviderOperation):
         return Answer(outcome.status, orjson.dumps(outcome.body))
 
     def render_reject(self, reject: Reject) -> Answer:
-        """A ZVSMS error: the documented wording, or (setting ``zoho_error_detail``, on by
+        """A ZVSMS error: the documented wording, or (setting ``[zoho_voice] error_detail``, on by
         default) the fields at fault; a missing or refused token gets the auth error body."""
-        settings = self.settings
+        options = self.options
         if reject.outcome == "unauthorized":
             return Answer(
-                reject.status or settings.zoho_auth_error_status,
-                orjson.dumps(dict(settings.zoho_auth_error_body)),
+                reject.status or options.auth_error_status,
+                orjson.dumps(dict(options.auth_error_body)),
                 reject.headers,
             )
         code = self.codes[_CODES.get(reject.outcome, "bad_request")]
@@ -557,13 +564,13 @@ class SendSms(ProviderOperation):
         if reject.outcome == "store_full":
             text = detail  # not a Zoho error: always say what happened
         elif code is self.codes["bad_request"]:
-            text = detail if settings.zoho_error_detail and detail else code["message"]
+            text = detail if options.error_detail and detail else code["message"]
         else:
-            show = settings.zoho_error_detail and detail
+            show = options.error_detail and detail
             text = f"{code['message']} ({detail})" if show else code["message"]
         body = {"status": code.get("status", "ERROR"), "code": code["code"], "message": text}
         status = reject.status or (507 if reject.outcome == "store_full" else None)
-        return Answer(status or settings.zoho_error_status, orjson.dumps(body), reject.headers)
+        return Answer(status or options.error_status, orjson.dumps(body), reject.headers)
 
 
 def _preview(data: bytes | bytearray, limit: int = 80) -> str:

@@ -40,7 +40,8 @@ __all__ = [
 
 #: Layout of the records below; bump it (and teach ``decode_*`` the old one) on any change
 #: an older record would be misread by (a new optional key, read with a default when it is
-#: absent, is not one: ``recurs_from`` and ``notify`` were added so).
+#: absent, is not one: ``recurs_from``, ``notify``, ``send_at`` and ``expire_at`` were added
+#: so).
 SCHEMA_VERSION = 1
 
 
@@ -118,7 +119,8 @@ class Submission:
     #: The faults that fired on the request and let it through (latency, post-accept).
     faults: tuple[str, ...] = ()
     #: When a scheduled send goes out, and when its undelivered messages expire (epoch
-    #: seconds on the namespace's clock), for the lifecycle; not stored.
+    #: seconds on the namespace's clock), for the lifecycle (stored, so that a restarted
+    #: mock takes up the steps where they were).
     send_at: float | None = field(default=None, repr=False, compare=False)
     expire_at: float | None = field(default=None, repr=False, compare=False)
     #: A recurring send's later sends (epoch seconds on the namespace's clock, in order),
@@ -162,6 +164,8 @@ class Submission:
                 "media": [_media_json(m) for m in self.media],
                 **({"recurs_from": list(self.recurs_from)} if self.recurs_from else {}),
                 **({"notify": self.notify} if self.notify is not None else {}),
+                **({"send_at": self.send_at} if self.send_at is not None else {}),
+                **({"expire_at": self.expire_at} if self.expire_at is not None else {}),
             }
         )
 
@@ -238,6 +242,11 @@ class Message:
     recurrence: tuple[str, int] | None = None
     #: What the provider's status push needs (None: the message pushes no status).
     notify: Mapping[str, Any] | None = None
+    #: When its scheduled send goes out and when it expires undelivered (epoch seconds on
+    #: its namespace's clock; None: at once, never).  What the lifecycle needs to take up
+    #: its steps after a restart; not shown by :meth:`to_json` (``scheduled_at`` is).
+    send_at: float | None = None
+    expire_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready data, as the admin API shows it."""
@@ -322,6 +331,8 @@ def decode_message(seq: int, namespace: str, row: bytes, head: Mapping[str, Any]
         history=tuple(StatusChange(*h) for h in data["history"]),
         recurrence=_recurrence(head),
         notify=head.get("notify"),
+        send_at=head.get("send_at"),
+        expire_at=head.get("expire_at"),
     )
 
 

@@ -21,11 +21,12 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.kit import auth_for, bound_as_asp_net, excluded_checks
+from mockserver.providers.twosms_settings import TwoSmsSettings
 from mockserver.strategies import register_formats
 
 register_formats()
 # Credits far beyond what a run spends, so "insufficient credit" never answers a valid case.
-app = create_app(settings=Settings(twosms_starting_credits=10**12))
+app = create_app(settings=Settings().using(TwoSmsSettings(starting_credits=10**12)))
 with TestClient(app) as _client:
     TOKEN = _client.post(
         "/Token",
