@@ -20,6 +20,7 @@ from mockserver import Settings, create_app
 from mockserver.downloads import FALLBACK_TYPE, download_type
 from mockserver.errors import MockServerError
 from mockserver.handle import MockHandle
+from mockserver.store import Message
 from mockserver.store.sqlite import SQLiteStore
 
 from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH, serve_command
@@ -145,7 +146,9 @@ def test_a_handle_reads_an_attachment(open_client: Client) -> None:
     message_id = send_mms(client, TRICKY)
     handle = MockHandle(client, "http://testserver", NS)
     assert handle.media(message_id) == TRICKY
-    assert handle.messages()[0].media[0].size == len(TRICKY)  # the extra keys are read over
+    assert handle.messages()[0].media[0].size == len(TRICKY)
+    # The one-message view's extra keys (kept, url) are read over, not refused.
+    assert Message.from_json(message(client, message_id)).media == handle.messages()[0].media
     with pytest.raises(MockServerError, match=r"HTTP 404: .*no attachment '1'"):
         handle.media(message_id, 1)
 
