@@ -634,8 +634,11 @@ class SQLiteStore:
 
         try:
             await self._write(run)
-        except BaseException:
-            if files:  # no row names them
+        except Exception:
+            # Refused, or the batch rolled back: no row names them.  (Not on cancellation:
+            # the queued write may still commit; if it does not, the sweep on open removes
+            # the files.)
+            if files:
                 await asyncio.to_thread(self._files.remove, files)
             raise
 
