@@ -133,8 +133,8 @@ def test_a_2sms_send_is_scheduled_and_expires() -> None:
     ("verb", "message"),
     [
         ({}, "POST /_mock/clock takes one of"),
-        ({"advance": "soon"}, "advance takes seconds or a duration"),
-        ({"advance": -5}, "advances by 0 seconds or more"),
+        ({"advance": "soon"}, "advance: 'soon' is not a duration like 200ms, 1.5s, 90s"),
+        ({"advance": -5}, "advance: a duration is 0 seconds or more, got -5"),
         ({"set": "2030-01-01T00:00:00"}, "an ISO 8601 time with an offset"),
         ({"freeze": True, "real": True}, "POST /_mock/clock takes one of"),
     ],
