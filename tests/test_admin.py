@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -231,7 +232,8 @@ def test_the_largest_cursor_is_a_page_not_an_error(client: TestClient) -> None:
 
 def test_seed_takes_a_whole_number_in_range(client: TestClient) -> None:
     assert client.post("/_mock/seed", json={"seed": 7.0}).json() == {"seed": 7}
-    for wrong in ({"seed": "x"}, {"seed": 1.5}, {"seed": -1}, {"seed": 2**63}, {"seeds": 1}, []):
+    wrongs: list[Any] = [{"seed": "x"}, {"seed": 1.5}, {"seed": -1}, {"seed": 2**63}, {"s": 1}, []]
+    for wrong in wrongs:
         answer = client.post("/_mock/seed", json=wrong)
         assert answer.status_code == 400, wrong
         assert "POST /_mock/seed takes" in answer.json()["error"]
