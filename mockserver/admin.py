@@ -377,7 +377,8 @@ def admin_routes(
         return _json({"seed": runtime.reseed(value)})
 
     async def admin_openapi(request: Request) -> Response:
-        return Response(admin_document(), media_type="application/json")
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return Response(admin_document(root), media_type="application/json")
 
     @cache
     def document(provider: str) -> bytes:

@@ -12,7 +12,7 @@ entry here.
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from . import __version__
@@ -261,8 +261,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 _OPEN = {("get", "/_mock/health"), ("get", "/_mock/openapi.json")}
 
 
-def document() -> dict[str, Any]:
-    """The description as JSON data."""
+def document(root_path: str = "") -> dict[str, Any]:
+    """The description as JSON data; behind a proxy that serves the mock below a root path
+    (``uvicorn --root-path``), its one server is that path, so clients resolve the paths."""
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), operation in OPERATIONS.items():
         op = {**operation, "responses": dict(operation["responses"])}
@@ -278,6 +279,7 @@ def document() -> dict[str, Any]:
                 "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
             }
         paths.setdefault(path, {})[method] = op
+    servers = {"servers": [{"url": root_path}]} if root_path else {}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -288,6 +290,7 @@ def document() -> dict[str, Any]:
             "and their journal. JSON in, JSON out; every refusal is "
             '{"error": "sms-mockserver: …"} naming the parameter and the form it takes.',
         },
+        **servers,
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
@@ -305,7 +308,8 @@ def document() -> dict[str, Any]:
     }
 
 
-@cache
-def admin_document() -> bytes:
-    """The description as the bytes ``GET /_mock/openapi.json`` answers (made once)."""
-    return json.dumps(document(), indent=2, ensure_ascii=False).encode("utf-8")
+@lru_cache(maxsize=8)  # one root path per server; bounded all the same
+def admin_document(root_path: str = "") -> bytes:
+    """The description as the bytes ``GET /_mock/openapi.json`` answers (made once per root
+    path: a server has one)."""
+    return json.dumps(document(root_path), indent=2, ensure_ascii=False).encode("utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.admin_openapi import OPERATIONS, document
@@ -57,3 +58,12 @@ def test_every_operation_answers_json_errors_and_names_its_refs() -> None:
                 assert p["$ref"].rsplit("/", 1)[-1] in params, (method, path, p)
             if "{id}" in path:
                 assert "404" in op["responses"], (method, path)
+
+
+def test_behind_a_root_path_the_description_names_it_as_its_server() -> None:
+    app = create_app()
+    with TestClient(app, root_path="/sms") as c:
+        served = c.get("/sms/_mock/openapi.json").json()
+    assert served["servers"] == [{"url": "/sms"}]
+    assert "/_mock/health" in served["paths"]
+    assert "servers" not in document()

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from mockserver import Settings, create_app
 
-from ..conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH
+from ..conftest import VALID_SMS, WORKED, ZOHO_AUTH, ZOHO_PATH
 
 # No live receiver: a push to the discard port is refused at once and journaled as an error.
 HOOK = "http://127.0.0.1:9/hook"
@@ -208,3 +208,41 @@ def test_every_operation_answers_as_described_on_kept_items() -> None:
             )
             assert bad.status_code in (400, 404), (method, path, bad.text)
             schema[template][method].validate_response(bad)
+
+
+def test_occurrences_of_a_recurring_send_answer_as_described() -> None:
+    # A 2sms recurring send that asked for delivery receipts: its messages carry recurrence
+    # and notify, which no generated case makes.
+    ns = {"namespace": "recurring"}
+    with _client() as http:
+        assert http.post("/_mock/clock", params=ns, json={"set": "2030-03-18T08:00:00Z"}).ok
+        token = http.post(
+            "/Token",
+            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"},
+        ).json()["access_token"]
+        options: dict[str, Any] = {
+            "RecurringOptions": {
+                "RecDateToSend": "2030-03-18T08:00:00Z",
+                "Range": 1,
+                "OccurrencesEnd": 3,
+            },
+            "DeliveryReceipt": True,
+            "Reference": "order-42",
+        }
+        sent = http.post(
+            "/api/v2/sms/messages",
+            json={**cast(dict[str, Any], WORKED), "Type": 2, "Options": options},
+            headers={"Authorization": f"Bearer {token}", "X-Mock-Namespace": "recurring"},
+        )
+        assert sent.status_code == 200, sent.text
+        assert http.post("/_mock/clock", params=ns, json={"advance": "7d"}).ok
+        listing = http.get("/_mock/messages", params=ns)
+        schema["/_mock/messages"]["GET"].validate_response(listing)
+        messages = listing.json()["messages"]
+        assert [m["recurrence"]["occurrence"] for m in messages] == [1, 2, 3]
+        assert {m["notify"]["Reference"] for m in messages} == {"order-42"}
+        one = http.get(f"/_mock/messages/{messages[-1]['id']}", params=ns)
+        schema["/_mock/messages/{id}"]["GET"].validate_response(one)
+        health = http.get("/_mock/health")
+        schema["/_mock/health"]["GET"].validate_response(health)
+        assert health.json()["lifecycle"]["occurrences"] >= 2
