@@ -246,3 +246,20 @@ def test_occurrences_of_a_recurring_send_answer_as_described() -> None:
         health = http.get("/_mock/health")
         schema["/_mock/health"]["GET"].validate_response(health)
         assert health.json()["lifecycle"]["occurrences"] >= 2
+
+
+def test_refusals_every_operation_shares_answer_as_described() -> None:
+    # 401 without the admin token (all but health and this description), 508 for a call
+    # from a status push: described once for every operation by admin_openapi.document().
+    guarded = create_app(settings=Settings(admin_token="s3cret"))
+    with get_client(cast(Any, guarded)) as http:
+        for path, methods in schema.raw_schema["paths"].items():
+            concrete = path.replace("{id}", "x").replace("{provider}", "twosms")
+            for method, operation in methods.items():
+                unauthorized = http.request(method, concrete)
+                expected = 200 if operation.get("security") == [] else 401
+                assert unauthorized.status_code == expected, (method, path)
+                schema[path][method].validate_response(unauthorized)
+                looped = http.request(method, concrete, headers={"X-Mock-Callback": "m; attempt=1"})
+                assert looped.status_code == 508, (method, path)
+                schema[path][method].validate_response(looped)
