@@ -282,12 +282,12 @@ def admin_routes(
             found = await lifecycle.force(namespace, request.path_params["id"], status, reason)
         except LifecycleError as exc:
             raise BadRequest(str(exc).removeprefix("sms-mockserver: ")) from None
-        if not found:
+        # Read back after the change: gone only if evicted or reset meanwhile (another call).
+        message = await store.get(request.path_params["id"], namespace) if found else None
+        if message is None:
             raise BadRequest(
                 f"no message with id {request.path_params['id']!r} in namespace {namespace!r}", 404
             )
-        message = await store.get(request.path_params["id"], namespace)
-        assert message is not None
         return _json({"message": message.to_json()})
 
     async def callback_journal(request: Request) -> Response:
