@@ -244,3 +244,18 @@ def test_an_admin_body_over_a_mebibyte_is_refused(client: TestClient) -> None:
     answer = client.post("/_mock/faults", content=b" " * (1024 * 1024 + 1))
     assert answer.status_code == 413
     assert "at most 1048576 bytes" in answer.json()["error"]
+
+
+def test_the_largest_cursor_reaches_the_sqlite_store(tmp_path: Any) -> None:
+    # SQLite's INTEGER is 64 bits: a cursor one beyond once answered 500 (OverflowError).
+    from mockserver.store.urls import store_from_url
+
+    store = store_from_url(f"sqlite://{tmp_path / 'j.sqlite3'}", Settings().store_limits())
+    with TestClient(create_app(store=store)) as c:
+        zoho_send(c)
+        for path in ("/_mock/messages", "/_mock/violations"):
+            top = c.get(path, params={"cursor": str(2**63 - 1), "order": "asc"})
+            assert (top.status_code, top.json()["count"]) == (200, 0), top.text
+            assert c.get(path, params={"cursor": str(2**63)}).status_code == 400
+        back = c.get("/_mock/messages", params={"cursor": str(2**63 - 1), "order": "desc"})
+        assert back.json()["count"] == 1
