@@ -127,8 +127,14 @@ def _by_url(deliveries: list[_Delivery]) -> list[list[_Delivery]]:
 
 def check_url(url: Any) -> str:
     """``url`` if it is an absolute http(s) URL with a host; else :class:`CallbackError`."""
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port = parts.port if parts is not None else None  # raises for a port beyond 65535
+        if parts is not None:
+            httpx.URL(url)  # what the push is sent with refuses control characters, too
+    except (ValueError, httpx.InvalidURL):  # an unclosed IPv6 bracket, a port not a number
+        parts = port = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise CallbackError(
             f"sms-mockserver: a callback URL is an absolute http:// or https:// URL, got {url!r}"
         )
@@ -163,6 +169,9 @@ class Callbacks:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limit = anyio.CapacityLimiter(CONCURRENCY)
+        #: The running loop's client, which a flush uses too (a new client costs tens of ms:
+        #: its TLS context).
+        self._client: httpx.AsyncClient | None = None
 
     # ---------------------------------------------------------- targets
 
@@ -180,7 +189,9 @@ class Callbacks:
     async def add_target(self, namespace: str, url: Any, provider: Any) -> Target:
         """Register a target; :class:`CallbackError` for a bad URL or provider, or beyond
         :data:`MAX_TARGETS`."""
-        if provider is not None and provider not in self.renderers:
+        if provider is not None and (
+            not isinstance(provider, str) or provider not in self.renderers
+        ):
             raise CallbackError(
                 f"sms-mockserver: provider must be one of {', '.join(self.renderers)} "
                 f"(or left out for both), got {provider!r}"
@@ -255,6 +266,7 @@ class Callbacks:
         self._wake = wake = asyncio.Event()
         try:
             async with httpx.AsyncClient() as client, anyio.create_task_group() as group:
+                self._client = client
                 while True:
                     wake.clear()
                     for batch in _by_url(self._due(None, all_of_it=False)):
@@ -262,7 +274,7 @@ class Callbacks:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), timeout=self._next_wait())
         finally:
-            self._loop = self._wake = None
+            self._loop = self._wake = self._client = None
 
     def _next_wait(self) -> float:
         """Seconds until the first push on a real clock comes due (a namespace on a
@@ -300,9 +312,15 @@ class Callbacks:
         """Try every push of ``namespace`` now (retries not yet due included) and wait for
         the tries in flight; the tries made, oldest first."""
         first = next(self._seq)
-        async with httpx.AsyncClient() as client, anyio.create_task_group() as group:
-            for batch in _by_url(self._due(namespace, all_of_it=True)):
-                group.start_soon(self._try_in_order, client, batch)
+        batches = _by_url(self._due(namespace, all_of_it=True))
+        if batches:
+            async with contextlib.AsyncExitStack() as stack:
+                client = self._client
+                if client is None:
+                    client = await stack.enter_async_context(httpx.AsyncClient())
+                async with anyio.create_task_group() as group:
+                    for batch in batches:
+                        group.start_soon(self._try_in_order, client, batch)
         with anyio.move_on_after(timeout):
             while self._inflight.get(namespace):
                 await anyio.sleep(0.01)
@@ -345,7 +363,7 @@ class Callbacks:
             code = answer.status_code
             if not 200 <= code < 300:
                 error = f"answered {code} (a push is delivered by a 2xx answer)"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         latency = round((time.perf_counter() - started) * 1000, 3)
         next_at: float | None = None

@@ -40,6 +40,7 @@ from typing import Any
 from .config import Settings
 from .errors import FieldProblem, MockServerError
 from .pipeline import CUTS, Answer, Outcome, Point, Reject
+from .readings import parse_duration, whole_number
 from .runtime import Runtime
 from .store import Store
 
@@ -59,6 +60,8 @@ FAULT_HEADER = "x-mock-fault"
 MAX_LATENCY = 60.0
 #: Rules per namespace, and fired faults remembered per namespace.
 MAX_RULES = 100
+#: Longest regex a rule may match on (``match.to``, ``.sender``, ``.text``).
+MAX_PATTERN = 1_000
 FIRED_KEPT = 100
 
 #: Bodies of the outages, as nginx (the usual gateway) writes them.
@@ -68,6 +71,16 @@ _GATEWAY = {
     503: "Service Temporarily Unavailable",
     504: "Gateway Time-out",
 }
+
+_OUTAGES = frozenset(map(str, _GATEWAY))
+#: Longest Retry-After a fault or a rate limit answers with, in seconds (a day).
+MAX_RETRY_AFTER = 86_400
+
+
+def _retry_after(wait: float) -> int:
+    """Whole seconds of Retry-After for a wait: at least 1, at most a day (a rate such as
+    5e-324 per second waits for longer than any integer holds)."""
+    return int(min(MAX_RETRY_AFTER, max(1, math.ceil(min(wait, MAX_RETRY_AFTER)))))
 
 
 class FaultError(MockServerError):
@@ -125,17 +138,11 @@ class Fault:
         )
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)?")
-
-
 def _seconds(text: str, where: str) -> float:
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise FaultError(f"sms-mockserver: {where}: {text!r} is not a duration like 200ms or 1.5s")
-    value = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
-    if value > MAX_LATENCY:
-        raise FaultError(f"sms-mockserver: {where}: at most {MAX_LATENCY:g} s, got {text!r}")
-    return value
+    try:
+        return parse_duration(text, most=MAX_LATENCY)
+    except ValueError as exc:
+        raise FaultError(f"sms-mockserver: {where}: {exc}") from None
 
 
 def _latency(text: str) -> Latency:
@@ -169,18 +176,28 @@ def parse_fault(text: str) -> Fault:
             if name == "latency":
                 values["latency"] = _latency(value)
             elif name in ("status", "retry-after"):
-                if not value.strip().isdigit():
-                    raise FaultError(f"sms-mockserver: {item}: {name} takes a whole number")
-                number = int(value)
+                digits = value.strip()
+                # ASCII digits only (isdigit() and int() take any script's), and few enough
+                # that int() never refuses them.
+                if not (digits.isascii() and digits.isdigit() and len(digits) <= 6):
+                    raise FaultError(
+                        f"sms-mockserver: {item}: {name} takes a whole number (ASCII digits)"
+                    )
+                number = int(digits)
                 if name == "status" and not 200 <= number <= 599:
                     raise FaultError(f"sms-mockserver: {item}: an HTTP status from 200 to 599")
+                if name == "retry-after" and number > MAX_RETRY_AFTER:
+                    raise FaultError(
+                        f"sms-mockserver: {item}: retry-after is at most {MAX_RETRY_AFTER} "
+                        "seconds (a day)"
+                    )
                 values["status" if name == "status" else "retry_after"] = number
             else:
                 raise FaultError(
                     f"sms-mockserver: {item}: unknown setting {name!r}; use latency=, status= "
                     "or retry-after="
                 )
-        elif name.isdigit() and int(name) in _GATEWAY:
+        elif name in _OUTAGES:
             values["outage"] = int(name)
             answers += 1
         elif name == "throttle":
@@ -268,8 +285,11 @@ class Rule:
                 raise FaultError('sms-mockserver: a rule needs a fault, e.g. "fault": "503"')
             rule.parsed = parse_fault(rule.fault)
         for key, number in (("next", 1), ("every", 1), ("after", 0)):
-            if key in when and not (type(when[key]) is int and when[key] >= number):
-                raise FaultError(f"sms-mockserver: when.{key} is a whole number >= {number}")
+            if key in when:
+                count = whole_number(when[key])
+                if count is None or count < number:
+                    raise FaultError(f"sms-mockserver: when.{key} is a whole number >= {number}")
+                rule.when[key] = count  # 2.0 is JSON's 2 too
         p = when.get("probability")
         if "probability" in when and not (
             isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1
@@ -282,9 +302,15 @@ class Rule:
             raise FaultError("sms-mockserver: when.for_seconds is a number of seconds above 0")
         for key in ("to", "sender", "text"):
             if key in rule.match:
+                if len(rule.match[key]) > MAX_PATTERN:
+                    raise FaultError(
+                        f"sms-mockserver: match.{key}: a regex of at most {MAX_PATTERN} characters"
+                    )
                 try:
                     rule.patterns[key] = re.compile(rule.match[key])
-                except re.error as exc:
+                # A repeat count beyond the engine's (a{4294967296}) or nesting deeper than
+                # the compiler recurses are refused like any other bad pattern.
+                except (re.error, OverflowError, RecursionError) as exc:
                     raise FaultError(f"sms-mockserver: match.{key}: not a regex ({exc})") from None
         return rule
 
@@ -531,7 +557,7 @@ class FaultEngine:
                     "rate_limited",
                     detail="Too many requests; retry after the Retry-After seconds",
                     status=429,
-                    headers=(("Retry-After", str(max(1, math.ceil(wait)))),),
+                    headers=(("Retry-After", str(_retry_after(wait))),),
                     violation=False,
                 )
         header = point.incoming.headers.get(FAULT_HEADER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -126,6 +127,12 @@ def test_admin_parameters_are_checked(client: TestClient) -> None:
         ("/_mock/messages/wait", {"timeout": "61"}, "timeout must be a number of seconds"),
         ("/_mock/messages/wait", {"timeout": "x"}, "timeout must be a number of seconds"),
         ("/_mock/violations", {"to": "+14155550100"}, "not to"),
+        # Beyond a store's 64-bit seq (once a 500 from SQLite) and beyond int()'s digits.
+        ("/_mock/messages", {"cursor": "9999999999999999999"}, "from 0 to 9223372036854775807"),
+        ("/_mock/violations", {"cursor": "9223372036854775808"}, "cursor must be"),
+        ("/_mock/messages", {"limit": "1" * 5000}, "limit must be a whole number"),
+        ("/_mock/callbacks", {"limit": "\u0661\u0660"}, "limit must be a whole number"),
+        ("/_mock/messages/wait", {"timeout": "\u0661"}, "timeout must be a number"),
     ]:
         response = client.get(path, params=params)
         assert response.status_code == 400, (path, params)
@@ -215,3 +222,41 @@ async def test_10050_sends_at_the_defaults_keep_10000_and_report_50_evictions() 
         assert body["namespace"]["evicted_messages"] == 50
         store = (await c.get("/_mock/health")).json()["store"]
         assert (store["messages"], store["evicted"]["messages"]) == (10_000, 50)
+
+
+def test_the_largest_cursor_is_a_page_not_an_error(client: TestClient) -> None:
+    for path in ("/_mock/messages", "/_mock/violations", "/_mock/callbacks"):
+        answer = client.get(path, params={"cursor": str(2**63 - 1)})
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json()["count"] == 0
+
+
+def test_seed_takes_a_whole_number_in_range(client: TestClient) -> None:
+    assert client.post("/_mock/seed", json={"seed": 7.0}).json() == {"seed": 7}
+    wrongs: list[Any] = [{"seed": "x"}, {"seed": 1.5}, {"seed": -1}, {"seed": 2**63}, {"s": 1}, []]
+    for wrong in wrongs:
+        answer = client.post("/_mock/seed", json=wrong)
+        assert answer.status_code == 400, wrong
+        assert "POST /_mock/seed takes" in answer.json()["error"]
+    assert isinstance(client.post("/_mock/seed").json()["seed"], int)  # no body: a fresh one
+
+
+def test_an_admin_body_over_a_mebibyte_is_refused(client: TestClient) -> None:
+    answer = client.post("/_mock/faults", content=b" " * (1024 * 1024 + 1))
+    assert answer.status_code == 413
+    assert "at most 1048576 bytes" in answer.json()["error"]
+
+
+def test_the_largest_cursor_reaches_the_sqlite_store(tmp_path: Any) -> None:
+    # SQLite's INTEGER is 64 bits: a cursor one beyond once answered 500 (OverflowError).
+    from mockserver.store.urls import store_from_url
+
+    store = store_from_url(f"sqlite://{tmp_path / 'j.sqlite3'}", Settings().store_limits())
+    with TestClient(create_app(store=store)) as c:
+        zoho_send(c)
+        for path in ("/_mock/messages", "/_mock/violations"):
+            top = c.get(path, params={"cursor": str(2**63 - 1), "order": "asc"})
+            assert (top.status_code, top.json()["count"]) == (200, 0), top.text
+            assert c.get(path, params={"cursor": str(2**63)}).status_code == 400
+        back = c.get("/_mock/messages", params={"cursor": str(2**63 - 1), "order": "desc"})
+        assert back.json()["count"] == 1

@@ -269,6 +269,13 @@ def test_a_send_made_by_a_push_pushes_nothing(receiver: Receiver) -> None:
         ({"url": "http://example.com", "provider": "sinch"}, "provider must be one of"),
         ({"url": "http://example.com", "secret": 1}, 'takes {"url"'),
         ([], 'takes {"url"'),
+        # Each of these once answered 500: a provider that is not a string, URLs that
+        # urlsplit or httpx (which sends the pushes) refuse.
+        ({"url": "https://0.com", "provider": {}}, "provider must be one of"),
+        ({"url": "http://[::1/hook"}, "absolute http:// or https:// URL"),
+        ({"url": "http://example.com:99999/"}, "absolute http:// or https:// URL"),
+        ({"url": "http://example.com:0/"}, "absolute http:// or https:// URL"),
+        ({"url": "http://a\u0000b/"}, "absolute http:// or https:// URL"),
     ],
 )
 def test_bad_targets_are_refused_saying_why(body: Any, message: str) -> None:

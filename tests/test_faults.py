@@ -64,6 +64,14 @@ def rule(client: TestClient, namespace: str, **data: Any) -> dict[str, Any]:
         ("colour=red", "unknown setting 'colour'"),
         ("503; zvsms-4038", "one answer (an error, an outage, …) per fault"),
         ("$$", "is not a fault"),
+        # Digits of other scripts pass str.isdigit(), re's \\d and int(): refused, as
+        # are numbers too long for int() (which once answered 500).
+        ("status=\u0665\u0660\u0660", "status takes a whole number (ASCII digits)"),
+        ("retry-after=" + "9" * 5000, "retry-after takes a whole number"),
+        ("retry-after=86401", "retry-after is at most 86400 seconds"),
+        ("\u0665\u0660\u0663", "is not a fault"),
+        ("latency=\u0661s", "is not a duration like 200ms"),
+        ("latency=" + "9" * 400 + "ms", "is not a duration like 200ms"),
     ],
 )
 def test_a_bad_fault_says_what_is_expected(text: str, message: str) -> None:
@@ -209,6 +217,28 @@ def test_rules_match_by_recipient_sender_and_text(client: TestClient) -> None:
     rule(client, "p", fault="503", match={"provider": "twosms"})
     assert zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "p"}).status_code == 200
     assert two_sms(client, **{"X-Mock-Namespace": "p"}).status_code == 503
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "a{4294967296}",  # a repeat beyond the engine's: OverflowError, once a 500
+        "(" * 900 + ")" * 900,  # deeper than the compiler recurses: RecursionError
+        "x" * 1001,  # longer than MAX_PATTERN
+        "(?i)a(?i)",
+    ],
+)
+def test_a_pathological_regex_is_refused_naming_the_key(client: TestClient, pattern: str) -> None:
+    answer = client.post("/_mock/faults", json={"fault": "503", "match": {"text": pattern}})
+    assert answer.status_code == 400, answer.text
+    assert "match.text:" in answer.json()["error"]
+
+
+def test_rule_counts_may_be_sent_as_whole_floats(client: TestClient) -> None:
+    assert rule(client, "float", fault="503", when={"next": 2.0})["when"] == {"next": 2}
+    assert _statuses(client, "float", 3) == [503, 503, 200]
+    half = client.post("/_mock/faults", json={"fault": "503", "when": {"next": 1.5}})
+    assert "when.next is a whole number >= 1" in half.json()["error"]
 
 
 def test_probability_replays_with_the_seed() -> None:
@@ -404,8 +434,30 @@ def test_a_namespace_gets_its_own_rate_limit(client: TestClient) -> None:
     assert _statuses(client, "fast", 3) == [200, 200, 200]  # others: no limit
     bad = client.put("/_mock/rate-limit", params={"namespace": "x"}, json={"rate": 0})
     assert bad.status_code == 400
+    for wrong in ({"rate": 1, "burst": 0}, {"rate": 1, "burst": 1.5}, {"rate": 1, "cap": 2}):
+        refused = client.put("/_mock/rate-limit", json=wrong)
+        assert refused.status_code == 400, wrong
+        assert "PUT /_mock/rate-limit takes" in refused.json()["error"]
+    whole = client.put(
+        "/_mock/rate-limit", params={"namespace": "w"}, json={"rate": 1, "burst": 2.0}
+    )
+    assert whole.json()["burst"] == 2
     client.delete("/_mock/rate-limit", params={"namespace": "slow"})
     assert client.get("/_mock/rate-limit", params={"namespace": "slow"}).json()["rate"] is None
+
+
+def test_a_vanishing_rate_waits_at_most_a_day(client: TestClient) -> None:
+    # At 5e-324 requests a second the wait is infinite: Retry-After once overflowed (500).
+    tiny = client.put(
+        "/_mock/rate-limit", params={"namespace": "tiny"}, json={"rate": 5e-324, "burst": 1}
+    )
+    assert tiny.status_code == 200, tiny.text
+    statuses = []
+    for _ in range(2):
+        answer = zoho_send(client, headers={**ZOHO_AUTH, "X-Mock-Namespace": "tiny"})
+        statuses.append(answer.status_code)
+    assert statuses == [200, 429]
+    assert answer.headers["retry-after"] == "86400"
 
 
 # ---------------------------------------------------------------------------- post-accept

@@ -133,10 +133,19 @@ def test_a_2sms_send_is_scheduled_and_expires() -> None:
     ("verb", "message"),
     [
         ({}, "POST /_mock/clock takes one of"),
-        ({"advance": "soon"}, "advance takes seconds or a duration"),
-        ({"advance": -5}, "advances by 0 seconds or more"),
+        ({"advance": "soon"}, "advance: 'soon' is not a duration like 200ms, 1.5s, 90s"),
+        ({"advance": -5}, "advance: a duration is 0 seconds or more, got -5"),
         ({"set": "2030-01-01T00:00:00"}, "an ISO 8601 time with an offset"),
         ({"freeze": True, "real": True}, "POST /_mock/clock takes one of"),
+        ({"freeze": False}, "POST /_mock/clock takes one of"),
+        # Out of datetime's range (once a 500 wherever the time was shown as a date).
+        ({"set": -1}, "a time is from 1970-01-01T00:00:00Z (0) to 9999-12-31T23:59:59Z"),
+        ({"set": 1e300}, "to 9999-12-31T23:59:59Z"),
+        ({"set": "0001-01-01T00:00:00+01:00"}, "to 9999-12-31T23:59:59Z"),
+        ({"set": "\u0662030-01-01T00:00:00Z"}, "an ISO 8601 time with an offset"),
+        ({"advance": 1e300}, "advance: at most"),
+        ({"advance": "9" * 5000 + "s"}, "is not a duration like"),
+        ({"advance": "\u0661h"}, "is not a duration like"),
     ],
 )
 def test_clock_errors_say_what_is_expected(verb: dict[str, Any], message: str) -> None:
@@ -144,6 +153,15 @@ def test_clock_errors_say_what_is_expected(verb: dict[str, Any], message: str) -
         answer = c.post("/_mock/clock", params={"namespace": "life"}, json=verb)
         assert answer.status_code == 400
         assert message in answer.json()["error"]
+
+
+def test_the_clock_stops_at_the_end_of_9999() -> None:
+    with TestClient(create_app()) as c:
+        assert clock(c, set="9999-12-31T23:00:00Z")["now"] == 253_402_297_200.0
+        past = c.post("/_mock/clock", params={"namespace": "life"}, json={"advance": "2h"})
+        assert past.status_code == 400
+        assert "would take the clock past 9999-12-31T23:59:59Z" in past.json()["error"]
+        assert clock(c, advance="59m59s")["now"] == 253_402_300_799.0
 
 
 def test_the_clock_is_per_namespace_and_goes_back_to_real_time() -> None:
