@@ -6,8 +6,10 @@ import asyncio
 import hashlib
 import json
 import os
+import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +22,8 @@ from starlette.types import Message, Scope
 
 from mockserver import Settings, create_app, load_contract
 from mockserver.contracts import fixtures_dir
+from mockserver.store import MemoryStore, Store, StoreLimits, Violation
 from mockserver.store import Message as StoredMessage
-from mockserver.store import Violation
 
 ZOHO_PATH = "/rest/json/v2/sms/send"
 ZOHO_AUTH = {"Authorization": "Zoho-oauthtoken test-token"}
@@ -197,3 +199,44 @@ def asgi_call(
     start = next(m for m in sent if m["type"] == "http.response.start")
     data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return int(start["status"]), data
+
+
+#: Builds a store of the parametrized back-end with the given limits (``make_store``).
+StoreFactory = Callable[..., Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """A factory of stores, once with each back-end: the behaviour tests of the store run
+    over public verbs only, so each back-end must pass all of them."""
+
+    def factory(**limits: Any) -> Store:
+        lim = StoreLimits(**limits)
+        if request.param == "memory":
+            return MemoryStore(lim)
+        from mockserver.store.sqlite import SQLiteStore
+
+        return SQLiteStore(tmp_path / "mock.sqlite3", lim)
+
+    return factory
+
+
+def stop_process(proc: subprocess.Popen[str], *, kill: bool = False) -> None:
+    """End a server started by a test (terminate, or kill when it is still running after a
+    test that should have stopped it) and close its output pipe."""
+    if proc.poll() is None:
+        proc.kill() if kill else proc.terminate()
+        proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def run_readme_example(pytester: pytest.Pytester, heading: str, must_contain: str) -> None:
+    """Run the first Python block under the README's ``## heading`` as a test file: the
+    example a user copies must pass as written."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split(f"\n## {heading}\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert must_contain in code
+    pytester.makepyfile(test_readme=code)
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import VALID_SMS, ZOHO_PATH, serve_command
+from .conftest import VALID_SMS, ZOHO_PATH, serve_command, stop_process
 
 TWOSMS = "/api/v2/sms/messages"
 SENDERS = 64
@@ -101,11 +101,7 @@ def test_every_acknowledged_message_and_token_survive_kill_9(tmp_path: Path) -> 
         asyncio.run(load_then_kill())
         proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc, kill=True)
     assert len(acknowledged) >= KILL_AFTER, "the load must have been real before the kill"
 
     proc, url = start(db)

@@ -23,7 +23,14 @@ from mockserver.handle import MockHandle
 from mockserver.store import Message
 from mockserver.store.sqlite import SQLiteStore
 
-from .conftest import VALID_SMS, ZOHO_AUTH, ZOHO_PATH, serve_command
+from .conftest import (
+    VALID_SMS,
+    ZOHO_AUTH,
+    ZOHO_PATH,
+    run_readme_example,
+    serve_command,
+    stop_process,
+)
 
 BOUNDARY = b"xYzZY-boundary"
 NS = "media-test"
@@ -306,11 +313,7 @@ def test_an_acknowledged_attachment_survives_kill_9(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)  # right after the 2xx: nothing else to flush it
         proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc, kill=True)
     proc, url = start()
     try:
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -318,16 +321,8 @@ def test_an_acknowledged_attachment_survives_kill_9(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
             assert response.content == TRICKY
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc)
 
 
 def test_the_readme_mms_example_passes(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("\n## MMS attachments\n", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    assert "smsmock.media(message.id)" in code
-    pytester.makepyfile(test_readme=code)
-    pytester.runpytest().assert_outcomes(passed=1)
+    run_readme_example(pytester, "MMS attachments", "smsmock.media(message.id)")

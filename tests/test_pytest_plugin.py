@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import serve_command
+from .conftest import run_readme_example, serve_command
 
 CLIENT = '''
 import json
@@ -194,9 +194,4 @@ def test_the_plugin_is_registered_on_install(tmp_path: Path) -> None:
 
 
 def test_the_readme_time_and_lifecycle_example_passes(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("\n## Time and lifecycle\n", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    assert "smsmock.clock(advance=" in code
-    pytester.makepyfile(test_readme=code)
-    pytester.runpytest().assert_outcomes(passed=1)
+    run_readme_example(pytester, "Time and lifecycle", "smsmock.clock(advance=")

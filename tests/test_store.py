@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,40 +12,20 @@ from mockserver.errors import StoreFullError
 from mockserver.store import (
     SHARED,
     Media,
-    MemoryStore,
     MessageFilter,
     Recipient,
     RecordBounds,
     Store,
-    StoreLimits,
     Submission,
     Violation,
 )
 from mockserver.store.records import bound_headers, bound_value
 
+from .conftest import StoreFactory
+
 pytestmark = pytest.mark.anyio
 
-BACKENDS = ["memory", "sqlite"]
-HAVE_SQLITE_STORE = importlib.util.find_spec("mockserver.store.sqlite") is not None
-
-Factory = Callable[..., Store]
-
-
-@pytest.fixture(params=BACKENDS)
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
-    """Build a store of the parametrized back-end with the given limits."""
-    if request.param == "sqlite" and not HAVE_SQLITE_STORE:
-        pytest.skip("the SQLite store is not built yet")
-
-    def factory(**limits: Any) -> Store:
-        lim = StoreLimits(**limits)
-        if request.param == "memory":
-            return MemoryStore(lim)
-        from mockserver.store.sqlite import SQLiteStore
-
-        return SQLiteStore(tmp_path / "mock.sqlite3", lim)
-
-    return factory
+Factory = StoreFactory
 
 
 @pytest.fixture

@@ -4,39 +4,26 @@ store's files and its migration from the schema before them."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mockserver.errors import StoreFullError
 from mockserver.store import (
     Media,
-    MemoryStore,
     MessageFilter,
     Recipient,
-    Store,
     StoredMedia,
     StoreLimits,
     Submission,
 )
 from mockserver.store.sqlite import MIGRATIONS, SCHEMA, SQLiteStore
 
+from .conftest import StoreFactory
+
 pytestmark = pytest.mark.anyio
 
-Factory = Callable[..., Store]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
-    def factory(**limits: Any) -> Store:
-        lim = StoreLimits(**limits)
-        if request.param == "memory":
-            return MemoryStore(lim)
-        return SQLiteStore(tmp_path / "mock.sqlite3", lim)
-
-    return factory
+Factory = StoreFactory
 
 
 def mms(n: int, *blobs: bytes, recipients: int = 1) -> Submission:
