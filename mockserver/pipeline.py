@@ -396,7 +396,8 @@ class Endpoint:
             if self.hooks.post:
                 late = await self._post(ctx, outcome)
                 if isinstance(late, Answer):
-                    await self._record(ctx, ignored)
+                    if ignored:
+                        await self._record(ctx, ignored)
                     return late
                 outcome = late
             submission = outcome.submission
@@ -434,7 +435,8 @@ class Endpoint:
                         reject.problems = (*near, *reject.problems)
             await self._record(ctx, ignored)
             return op.render_reject(reject)
-        await self._record(ctx, ignored)
+        if ignored:  # the usual request has nothing to record: no coroutine for it
+            await self._record(ctx, ignored)
         return answer
 
     def _finish(self, outcome: Outcome, encode: bool) -> Answer:

@@ -57,6 +57,10 @@ class Schedule:
     recurs: Iterator[float] | None = None
 
 
+#: The schedule of a send with no date, expiry, repeat or recurrence: now, once.
+_AT_ONCE = Schedule()
+
+
 def epoch(iso: str) -> float:
     """Epoch seconds of an RFC 3339 date-time (the contract's format).
 
@@ -145,6 +149,8 @@ def schedule_of(
     """The schedule of a send whose options passed :func:`check_schedule`."""
     when = options.get("DateToSend")
     expiry = options.get("ExpiryDate")
+    if not (when or expiry or options.get("Repeat") or options.get("RecurringOptions")):
+        return _AT_ONCE  # the usual send: nothing to work out
     # INFERENCE: ExpiryDate ends a message not delivered by then as expired.
     expire_at = epoch(expiry) if expiry else None
     recurrence = _recurrence(options, recurring, when, expire_at, now, settings)

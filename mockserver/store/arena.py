@@ -105,10 +105,18 @@ class Arena:
             self.chunk_last.append(-1)
         c = self.chunk_base + len(self.chunks) - 1
         head_o = len(chunk)
+        row_o = head_o + 8 + len(head) + len(exchange)
+        if len(rows) == 1:  # the usual send: one message, one write to the chunk
+            row = rows[0]
+            message_id, to, status = keys[0]
+            chunk += b"".join((_LENGTHS.pack(len(head), len(exchange)), head, exchange, row))
+            self.seqs.append(seq)
+            self.index.extend((hash(message_id), hash(to), status, c, row_o, len(row), c, head_o))
+            self.chunk_last[-1] = self.dropped + len(self.seqs) - 1
+            return
         chunk += _LENGTHS.pack(len(head), len(exchange))
         chunk += head
         chunk += exchange
-        row_o = head_o + 8 + len(head) + len(exchange)
         extend, add_seq = self.index.extend, self.seqs.append
         for row, (message_id, to, status) in zip(rows, keys, strict=True):
             chunk += row
@@ -141,13 +149,10 @@ class Arena:
             # The submission goes with its last message (a submission's messages are
             # appended together, so they are neighbours).
             nxt = base + WIDTH
-            if (
-                nxt >= len(index)
-                or index[nxt + HEAD_O] != index[base + HEAD_O]
-                or (index[nxt + HEAD_C] != index[base + HEAD_C])
-            ):
-                head_size, ex_size = self._lengths(i)
-                freed += head_size + ex_size + SUBMISSION_OVERHEAD
+            head_c, head_o = index[base + HEAD_C], index[base + HEAD_O]
+            if nxt >= len(index) or index[nxt + HEAD_O] != head_o or index[nxt + HEAD_C] != head_c:
+                sizes = _LENGTHS.unpack_from(self.chunks[head_c - self.chunk_base], head_o)
+                freed += sizes[0] + sizes[1] + SUBMISSION_OVERHEAD
         self.first = end
         live = self.dropped + end
         while len(self.chunks) > 1 and self.chunk_last[0] < live:

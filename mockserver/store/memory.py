@@ -187,16 +187,22 @@ class MemoryStore:
         n = len(rows)
         size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
         size += sum(map(len, rows)) + MESSAGE_OVERHEAD * n
-        keys = [(r.id, r.to, status_id(r.status)) for r in submission.recipients]
+        recipients = submission.recipients
+        keys = [(r.id, r.to, status_id(r.status)) for r in recipients]
         ledger = self._ledger
         excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError
         space = self._space(namespace)
         if excess:
             self._evict(namespace, space, excess)
         arena = space.arena
-        arena.append(self._seq + 1, head, exchange, rows, keys)
-        for k, recipient in enumerate(submission.recipients, self._seq + 1):
-            recipient.seq = k  # found again by seq without a scan (the lifecycle)
+        seq = self._seq + 1
+        arena.append(seq, head, exchange, rows, keys)
+        # Each recipient found again by seq without a scan (the lifecycle).
+        if n == 1:
+            recipients[0].seq = seq
+        else:
+            for k, recipient in enumerate(recipients, seq):
+                recipient.seq = k
         self._seq += n
         ledger.added(namespace, n, size)
         if submission.media_data:
