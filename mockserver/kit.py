@@ -11,8 +11,10 @@ body), schema-valid requests must be accepted and schema-invalid ones refused.  
 Against this mock, another mock, or a staging endpoint: a base URL that is not on this
 machine needs ``allow_real_sends`` (``--allow-real-sends``), as the suite sends hundreds of
 messages.  The rules the OpenAPI document cannot state (a 2sms send needs a recipient, Zoho's
-``mms`` goes with a file, ASP.NET's lenient binding) are applied here, once, for the kit and
-for this repository's own contract tests alike.
+``mms`` goes with a file) and how to authenticate are each provider's own
+(``Provider.kit_unheld_checks`` and ``kit_credentials``, in ``providers/*_kit.py``); ASP.NET's
+lenient binding is read from the violations a mock records.  They are applied here, once, for
+the kit and for this repository's own contract tests alike.
 
 Needs the ``kit`` extra (``pip install 'sms-mockserver[kit]'``: schemathesis, hypothesis).
 """
@@ -35,11 +37,11 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from .access import is_local, require_local
 from .cli import TARGET_ENV
-from .config import Settings
 from .contracts import PROVIDERS, render_openapi
 from .errors import MockServerError
-from .pipeline import Reject
-from .providers.twosms_schedule import check_schedule
+from .providers import PROVIDERS as PROVIDER_CLASSES
+from .providers.twosms_kit import breaks_business_rule
+from .providers.zoho_kit import breaks_cross_part_rule
 from .strategies import register_formats
 
 __all__ = [
@@ -99,55 +101,6 @@ def auth_for(case: schemathesis.Case[Any], auth: Mapping[str, str]) -> dict[str,
     return dict(auth)
 
 
-def breaks_cross_part_rule(body: Any) -> bool:
-    """True when a generated Zoho body breaks a rule that spans two parts.
-
-    "sms_data.mms is true exactly when an mms_media file is attached" (and that file is not
-    empty) cannot be written in the OpenAPI schema in a way schemathesis can generate from
-    (an if/then over a multipart body fails its binary serializer), so the contract states it
-    in words and the mock enforces it.
-    """
-    if not isinstance(body, dict) or not isinstance(body.get("sms_data"), dict):
-        return False
-    mms = body["sms_data"].get("mms", False)
-    media = body.get("mms_media")
-    return (mms is True) != (media is not None) or media in (b"", "")
-
-
-_DEFAULTS = Settings()
-
-
-def breaks_business_rule(body: Any) -> bool:
-    """True when a generated 2sms MessageV2 breaks a rule the schema cannot state.
-
-    The contract records these as business rules (send_messages.toml inferences): at least
-    one recipient across the three Contacts maps; Content unless a Template is given; a
-    Template.ID among the configured templates (a generated GUID never is); RecurringOptions
-    when Type is Recurring; recurrence and repeat values the mock can read (its readings of
-    fields the document leaves unexplained, :mod:`mockserver.providers.twosms_schedule`).
-    """
-    if not isinstance(body, dict):
-        return False
-    contacts = body.get("Contacts")
-    if not isinstance(contacts, dict) or not any(
-        contacts.get(k) for k in ("ContactID", "GroupID", "QuickRecipients")
-    ):
-        return True
-    if body.get("Template"):
-        return True
-    if not body.get("Content"):
-        return True
-    options = body.get("Options")
-    recurring = body.get("Type") == 2
-    if recurring and not (isinstance(options, dict) and options.get("RecurringOptions")):
-        return True
-    try:
-        check_schedule(options if isinstance(options, dict) else {}, recurring, _DEFAULTS)
-    except (Reject, TypeError, AttributeError):
-        return True
-    return False
-
-
 def bound_as_asp_net(violations: list[dict[str, Any]]) -> bool:
     """Whether a request's recorded violations (``/_mock/violations`` entries) say the mock
     read a schema-invalid body the way ASP.NET binds it (``"Content": 5`` as ``"5"``,
@@ -157,21 +110,19 @@ def bound_as_asp_net(violations: list[dict[str, Any]]) -> bool:
     )
 
 
-def excluded_checks(provider: str, case: schemathesis.Case[Any]) -> list[Any]:
-    """The checks a case cannot be held to, by the rules above (and only for such cases).
+#: The schemathesis checks a provider can name as unheld (``Provider.kit_unheld_checks``).
+_CHECKS: dict[str, Any] = {
+    "positive_data_acceptance": positive_data_acceptance,
+    "negative_data_rejection": negative_data_rejection,
+}
 
-    A 2sms form body: schemathesis serialises nested objects in a urlencoded body without
-    ASP.NET's model-binding keys (``Options.Reads``), so its acceptance verdicts are about
-    its serialiser, not the server (a known schemathesis limitation with nested urlencoded
-    bodies); the answers are still checked against the contract.
-    """
-    if provider == "zoho_voice":
-        return [positive_data_acceptance] if breaks_cross_part_rule(case.body) else []
-    if case.path == "/Token":
-        return []
-    if case.media_type == _FORM:
-        return [positive_data_acceptance, negative_data_rejection]
-    return [positive_data_acceptance] if breaks_business_rule(case.body) else []
+
+def excluded_checks(provider: str, case: schemathesis.Case[Any]) -> list[Any]:
+    """The checks a case cannot be held to: the ones the provider names for it
+    (``Provider.kit_unheld_checks``, the rules its document states only in words), and only
+    for such cases."""
+    names = PROVIDER_CLASSES[provider].kit_unheld_checks(case.path, case.media_type, case.body)
+    return [_CHECKS[name] for name in sorted(names)]
 
 
 class Disagreements:
@@ -230,25 +181,12 @@ class _Run:
 
     def auth(self) -> dict[str, str]:
         if self._auth is None:
-            if self.target.provider == "twosms":
-                answer = self.admin.post(
-                    "/Token",
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": self.target.client_id,
-                        "client_secret": self.target.client_secret,
-                    },
-                    timeout=30,
-                )
-                if answer.status_code != 200:
-                    raise MockServerError(
-                        f"sms-mockserver check: POST {self.base}/Token answered "
-                        f"{answer.status_code}: {answer.text[:200]} (check --client-id and "
-                        "--client-secret)"
-                    )
-                self._auth = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-            else:
-                self._auth = {"Authorization": f"Zoho-oauthtoken {self.target.token}"}
+            given = {
+                "token": self.target.token,
+                "client_id": self.target.client_id,
+                "client_secret": self.target.client_secret,
+            }
+            self._auth = PROVIDER_CLASSES[self.target.provider].kit_credentials(self.admin, given)
         return self._auth
 
     def is_mock(self) -> bool:
@@ -281,12 +219,7 @@ class _Run:
         excluded = excluded_checks(provider, case)
         mock = self.is_mock()
         try:
-            if (
-                provider == "twosms"
-                and mock
-                and response.status_code == 200
-                and self.converted_as_json_net(namespace)
-            ):
+            if mock and response.status_code == 200 and self.converted_as_json_net(namespace):
                 excluded.append(negative_data_rejection)
             case.validate_response(response, excluded_checks=excluded, headers=headers)
         except (AssertionError, BaseExceptionGroup) as exc:  # a Failure, or a FailureGroup

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+import httpx
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -142,6 +143,19 @@ class Provider:
 
     def operations(self) -> list[Operation]:
         """The provider's operations, each served by a pipeline endpoint."""
+        raise NotImplementedError
+
+    @staticmethod
+    def kit_unheld_checks(path: str, media_type: str | None, body: Any) -> frozenset[str]:
+        """For the contract kit (:mod:`mockserver.kit`): the schemathesis checks, by name,
+        a generated request (path, media type, body) cannot be held to, because it breaks
+        a rule the OpenAPI document states only in words (none by default)."""
+        return frozenset()
+
+    @staticmethod
+    def kit_credentials(http: httpx.Client, given: Mapping[str, str]) -> dict[str, str]:
+        """For the contract kit: the headers that authenticate its requests, from its
+        credentials (``token``, ``client_id``, ``client_secret``)."""
         raise NotImplementedError
 
     def stored_headers(self, headers: Mapping[str, str]) -> dict[str, str]:

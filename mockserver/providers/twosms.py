@@ -41,6 +41,7 @@ from ..sms import Segments, parse_number, segments
 from ..store import Message, Recipient, Submission
 from ..store.records import compact
 from ..validation import RequestValidator
+from . import twosms_kit
 from .common import (
     Provider,
     ProviderOperation,
@@ -124,6 +125,8 @@ class TwoSms(Provider):
 
     name = PROVIDER
     settings_class = TwoSmsSettings
+    kit_unheld_checks = staticmethod(twosms_kit.unheld_checks)
+    kit_credentials = staticmethod(twosms_kit.credentials)
     failure_status = "failed"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:

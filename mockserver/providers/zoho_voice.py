@@ -35,6 +35,7 @@ from ..runtime import Runtime
 from ..sms import parse_number, segments
 from ..store import Media, Message, Recipient, Submission
 from ..validation import RequestValidator, coerce_form_value, parse_zoho_datetime
+from . import zoho_kit
 from .common import (
     Provider,
     ProviderOperation,
@@ -89,6 +90,8 @@ class ZohoVoice(Provider):
 
     name = PROVIDER
     settings_class = ZohoSettings
+    kit_unheld_checks = staticmethod(zoho_kit.unheld_checks)
+    kit_credentials = staticmethod(zoho_kit.credentials)
     failure_status = "undelivered"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
