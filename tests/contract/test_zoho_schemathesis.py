@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -37,5 +38,7 @@ def test_zoho_voice_contract(case: schemathesis.Case[Any]) -> None:
 def test_the_run_reached_both_acceptance_and_rejection() -> None:
     # Runs after the property test (file order): guards against a run that only ever hit
     # the auth check or only ever produced one kind of answer.
+    if not SEEN:  # under pytest-xdist the property test may have run in another worker
+        pytest.skip("the property test ran in another pytest-xdist worker; run sequentially")
     assert SEEN.count(200) >= 10, SEEN
     assert SEEN.count(400) >= 10, SEEN
