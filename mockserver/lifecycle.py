@@ -93,8 +93,11 @@ class Lifecycle:
         self.store = store
         self.runtime = runtime
         self.progress = settings.lifecycle_progress
-        self.sent_after = float(settings.sent_after_seconds)
-        self.delivered_after = float(settings.delivered_after_seconds)
+        #: How long a message stays in each state that moves on by itself (with progress).
+        self._stay = {
+            "queued": float(settings.sent_after_seconds),
+            "sent": float(settings.delivered_after_seconds),
+        }
         self.max_pending = settings.max_pending_transitions
         self._steps: dict[str, list[_Step]] = {}  # namespace -> heap
         self._pending = 0
@@ -148,7 +151,7 @@ class Lifecycle:
             if recipient.status == "scheduled" and submission.send_at is not None:
                 at = submission.send_at
             elif recipient.status == "queued" and self.progress:
-                at = now + self.sent_after
+                at = now + self._stay["queued"]
             else:
                 continue
             status = _NEXT[recipient.status]
@@ -227,7 +230,7 @@ class Lifecycle:
                 return
             at = message.send_at
         else:
-            at = last + (self.sent_after if message.status == "queued" else self.delivered_after)
+            at = last + self._stay[message.status]
         status = _NEXT[message.status]
         self._plan(message.namespace, message.id, status, at, message.expire_at)
 
@@ -257,12 +260,11 @@ class Lifecycle:
         await self.change(namespace, step.message_id, step.status, step.at, seq=seq)
         following = _NEXT.get(step.status) if self.progress else None
         if following is not None:
-            delay = self.sent_after if following == "sent" else self.delivered_after
             self._plan(
                 namespace,
                 step.message_id,
                 following,
-                step.at + delay,
+                step.at + self._stay[step.status],
                 step.expire_at,
                 step.recipient,
             )
@@ -362,10 +364,8 @@ class Lifecycle:
         changed = await self.change(namespace, message_id, status, now, reason)
         if changed is None:
             return False
-        following = _NEXT.get(status) if self.progress and status in ("queued", "sent") else None
-        if following is not None:  # forced back into a moving state: it moves on from there
-            delay = {"queued": self.sent_after, "sent": self.delivered_after}.get(status, 0.0)
-            self._plan(namespace, message_id, following, now + delay, None)
+        if self.progress and status in self._stay:  # forced into a moving state: on from there
+            self._plan(namespace, message_id, _NEXT[status], now + self._stay[status], None)
         return True
 
     def forget(self, namespace: str | None) -> None:
