@@ -33,6 +33,7 @@ from .admin_params import (
     message_filter,
     namespace_of,
     one_namespace,
+    only_namespace,
     page_body,
 )
 from .callbacks import CALLBACK_HEADER, CallbackError, Callbacks
@@ -114,13 +115,11 @@ def admin_routes(
     async def delete_messages(request: Request) -> Response:
         # Only a namespace narrows a reset; any other filter is refused rather than ignored,
         # so a typo never wipes more than was asked for.
-        unknown = sorted(set(request.query_params) - {"namespace"})
-        if unknown:
-            raise BadRequest(
-                f"DELETE /_mock/messages takes only namespace= (got {', '.join(unknown)}); "
-                "it resets all providers of that namespace"
-            )
-        namespace = namespace_of(request.query_params.get("namespace"))
+        namespace = only_namespace(
+            request,
+            "DELETE /_mock/messages",
+            "; it resets all providers of that namespace",
+        )
         deleted = await store.reset(namespace)
         faults.forget(namespace)  # its rules went with the store's control state
         lifecycle.forget(namespace)
@@ -129,10 +128,7 @@ def admin_routes(
         return _json({"deleted": deleted})
 
     async def one_message(request: Request) -> Response:
-        unknown = sorted(set(request.query_params) - {"namespace"})
-        if unknown:
-            raise BadRequest(f"GET /_mock/messages/{{id}} takes only namespace= (got {unknown})")
-        namespace = namespace_of(request.query_params.get("namespace"))
+        namespace = only_namespace(request, "GET /_mock/messages/{id}")
         message = await store.get(request.path_params["id"], namespace)
         if message is None:
             raise BadRequest(f"no message with id {request.path_params['id']!r} is kept", 404)
@@ -144,13 +140,9 @@ def admin_routes(
         return _json(body)
 
     async def message_media(request: Request) -> Response:
-        unknown = sorted(set(request.query_params) - {"namespace"})
-        if unknown:
-            raise BadRequest(
-                f"GET /_mock/messages/{{id}}/media/{{n}} takes only namespace= ({unknown})"
-            )
+        namespace = only_namespace(request, "GET /_mock/messages/{id}/media/{n}")
         message_id, raw = request.path_params["id"], request.path_params["n"]
-        message = await store.get(message_id, namespace_of(request.query_params.get("namespace")))
+        message = await store.get(message_id, namespace)
         if message is None:
             raise BadRequest(f"no message with id {message_id!r} is kept", 404)
         count = len(message.media)

@@ -36,6 +36,7 @@ __all__ = [
     "message_filter",
     "namespace_of",
     "one_namespace",
+    "only_namespace",
     "page_body",
 ]
 
@@ -70,12 +71,19 @@ def namespace_of(value: str | None) -> str | None:
     return DEFAULT_NAMESPACE if value == "" else value
 
 
-def one_namespace(request: Request) -> str:
-    """The namespace of a call that takes only ``namespace=`` (absent: the default one)."""
+def only_namespace(request: Request, call: str = "this call", note: str = "") -> str | None:
+    """The ``namespace=`` of a call that takes no other parameter (absent: None, which a
+    lookup reads as any namespace); another parameter is refused, naming ``call``."""
     unknown = sorted(set(request.query_params) - {"namespace"})
     if unknown:
-        raise BadRequest(f"this call takes only namespace= (got {', '.join(unknown)})")
-    return namespace_of(request.query_params.get("namespace")) or DEFAULT_NAMESPACE
+        raise BadRequest(f"{call} takes only namespace= (got {', '.join(unknown)}){note}")
+    return namespace_of(request.query_params.get("namespace"))
+
+
+def one_namespace(request: Request) -> str:
+    """The namespace of a call on one namespace's state that takes only ``namespace=``
+    (absent: the default one)."""
+    return only_namespace(request) or DEFAULT_NAMESPACE
 
 
 def message_filter(request: Request, allowed: frozenset[str]) -> MessageFilter:

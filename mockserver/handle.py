@@ -138,11 +138,9 @@ class MockHandle:
             params={"namespace": self.namespace} if self.namespace else None,
         )
         if response.status_code != 200:
-            try:
-                reason = response.json().get("error", response.text)
-            except ValueError:
-                reason = response.text
-            raise MockServerError(f"{self.tool}: HTTP {response.status_code}: {reason}")
+            raise MockServerError(
+                f"{self.tool}: HTTP {response.status_code}: {_reason_of(response)}"
+            )
         return response.content
 
     def violations(self, *, provider: str | None = None) -> list[Violation]:
@@ -183,7 +181,7 @@ class MockHandle:
             f"{self.base}/_mock{path}", params={"namespace": self.namespace}, json=data
         )
         if response.status_code >= 400:
-            raise MockServerError(f"{self.tool}: {response.json().get('error', response.text)}")
+            raise MockServerError(f"{self.tool}: {_reason_of(response)}")
         return response.json()
 
     def faults(self) -> dict[str, Any]:
@@ -288,6 +286,15 @@ class MockHandle:
             for message in _closest(sent, to, text or text_contains)[:5]:
                 lines.append(f"  to={message.to!r} text={message.text!r} ({message.provider})")
         raise NotSentError("\n".join(lines))
+
+
+def _reason_of(response: httpx.Response) -> str:
+    """What the mock said of a refused admin call (its ``error``), else the body as it is."""
+    try:
+        found = response.json()
+    except ValueError:
+        return response.text
+    return str(found.get("error", response.text)) if isinstance(found, dict) else response.text
 
 
 def _matches(m: Message, to: str | None, text: str | None, contains: str | None) -> bool:
