@@ -486,9 +486,10 @@ class ProviderSettings:
                 )
         self.check()
 
-    def label(self, name: str) -> str:
+    @classmethod
+    def label(cls, name: str) -> str:
         """How messages name one of these settings: ``[zoho_voice] error_status``."""
-        return f"[{self.TABLE}] {name}"
+        return f"[{cls.TABLE}] {name}"
 
     def check(self) -> None:
         """Refuse values the field types allow but the provider cannot use (overridden)."""
@@ -501,6 +502,4 @@ class ProviderSettings:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Self:
         """The settings of the provider's table as read from a file (names already checked)."""
-        return cls(
-            **{k: _plain(f"[{cls.TABLE}] {k}", v, cls.KINDS.get(k)) for k, v in data.items()}
-        )
+        return cls(**{k: _plain(cls.label(k), v, cls.KINDS.get(k)) for k, v in data.items()})

@@ -347,7 +347,7 @@ class SendMessages(ProviderOperation):
     def __init__(self, owner: TwoSms) -> None:
         super().__init__(owner, "twosmsSendMessagesV2", owner.settings.max_body_bytes)
         self.options = owner.options
-        settings, contract, options = self.settings, self.contract, owner.options
+        settings, contract, options = self.settings, self.contract, self.options
         types = dict(options.message_types)
         quick = dict(options.quick_recipient_types)
         self.validator = RequestValidator(

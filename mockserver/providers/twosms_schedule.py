@@ -185,9 +185,8 @@ def _recurrence(
 ) -> Recurrence | None:
     repeat = options.get("Repeat") or {}
     repeats = repeat.get("Repetitions") or 0
-    every = (repeat.get("Frequency") or 0) * settings.provider(
-        TwoSmsSettings
-    ).repeat_frequency_seconds
+    unit = settings.provider(TwoSmsSettings).repeat_frequency_seconds
+    every = (repeat.get("Frequency") or 0) * unit
     rec = options.get("RecurringOptions") if recurring else None
     if not rec:
         if not repeats:

@@ -158,7 +158,7 @@ class SendSms(ProviderOperation):
     def __init__(self, owner: ZohoVoice) -> None:
         super().__init__(owner, "zohoVoiceSendSmsV2", owner.settings.max_body_bytes)
         self.options = owner.options
-        settings, contract, options = self.settings, self.contract, owner.options
+        settings, contract, options = self.settings, self.contract, self.options
         self.validator = RequestValidator(
             contract, settings.contract_overrides()[contract.id]["fields"]
         )
