@@ -106,14 +106,6 @@ class Arena:
         c = self.chunk_base + len(self.chunks) - 1
         head_o = len(chunk)
         row_o = head_o + 8 + len(head) + len(exchange)
-        if len(rows) == 1:  # the usual send: one message, one write to the chunk
-            row = rows[0]
-            message_id, to, status = keys[0]
-            chunk += b"".join((_LENGTHS.pack(len(head), len(exchange)), head, exchange, row))
-            self.seqs.append(seq)
-            self.index.extend((hash(message_id), hash(to), status, c, row_o, len(row), c, head_o))
-            self.chunk_last[-1] = self.dropped + len(self.seqs) - 1
-            return
         chunk += _LENGTHS.pack(len(head), len(exchange))
         chunk += head
         chunk += exchange

@@ -197,12 +197,8 @@ class MemoryStore:
         arena = space.arena
         seq = self._seq + 1
         arena.append(seq, head, exchange, rows, keys)
-        # Each recipient found again by seq without a scan (the lifecycle).
-        if n == 1:
-            recipients[0].seq = seq
-        else:
-            for k, recipient in enumerate(recipients, seq):
-                recipient.seq = k
+        for k, recipient in enumerate(recipients, seq):
+            recipient.seq = k  # found again by seq without a scan (the lifecycle)
         self._seq += n
         ledger.added(namespace, n, size)
         if submission.media_data:
