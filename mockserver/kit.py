@@ -58,8 +58,6 @@ __all__ = [
     "is_local",
 ]
 
-_FORM = "application/x-www-form-urlencoded"
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
