@@ -25,6 +25,7 @@ import pstats
 import statistics
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import PAIRS, HttpRequest, Pair, Target
 
-Message = dict[str, Any]
+Message = MutableMapping[str, Any]
 
 
 def _scope(request: HttpRequest) -> dict[str, Any]:
