@@ -113,11 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--base-url", required=True, metavar="URL", help="e.g. http://127.0.0.1:8910"
     )
-    check.add_argument(
-        "--token", default="sms-mockserver-check", help="Zoho OAuth token to send (zoho_voice)"
-    )
-    check.add_argument("--client-id", default="sms-mockserver-check", help="2sms client id")
-    check.add_argument("--client-secret", default="sms-mockserver-check", help="2sms secret")
+    for name, (providers, what) in _credential_options().items():
+        check.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"credential_{name}",
+            metavar="VALUE",
+            help=f"{what} ({', '.join(providers)}; default: any value a mock accepts)",
+        )
     check.add_argument(
         "--max-examples", type=int, default=100, metavar="N", help="generated cases per operation"
     )
@@ -149,6 +151,35 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 if a committed openapi.json differs from the field tables",
     )
     return parser
+
+
+def _credential_options() -> dict[str, tuple[list[str], str]]:
+    """Every provider's kit credentials, by name: the providers that take it, and what it is
+    (each provider declares them, so a new provider brings its own options)."""
+    from .providers import PROVIDERS as PROVIDER_CLASSES
+
+    options: dict[str, tuple[list[str], str]] = {}
+    for provider, cls in PROVIDER_CLASSES.items():
+        for name, what in cls.kit_credential_names.items():
+            options.setdefault(name, ([], what))[0].append(provider)
+    return options
+
+
+def _check_credentials(args: argparse.Namespace) -> dict[str, str]:
+    """The credentials given for ``--provider``; one of another provider is refused."""
+    given: dict[str, str] = {}
+    for name, (providers, _) in _credential_options().items():
+        value = getattr(args, f"credential_{name}")
+        if value is None:
+            continue
+        if args.provider not in providers:
+            option = "--" + name.replace("_", "-")
+            raise MockServerError(
+                f"sms-mockserver: {option} is a credential of {', '.join(providers)}, "
+                f"not of {args.provider}"
+            )
+        given[name] = value
+    return given
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -261,9 +292,7 @@ def _check(args: argparse.Namespace) -> int:
     target = {
         "provider": args.provider,
         "base_url": args.base_url,
-        "token": args.token,
-        "client_id": args.client_id,
-        "client_secret": args.client_secret,
+        "credentials": _check_credentials(args),
         "max_examples": args.max_examples,
         "allow_real_sends": args.allow_real_sends,
     }

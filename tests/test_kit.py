@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import httpx
 import pytest
 
 from mockserver.cli import main
-from mockserver.kit import contract_test
+from mockserver.errors import MockServerError
+from mockserver.kit import DEFAULT_CREDENTIAL, Target, _Run, contract_test
 
 from .conftest import serve_command
 
@@ -68,7 +70,14 @@ def check(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("provider", ["zoho_voice", "twosms"])
 def test_check_passes_against_the_mock(mock_url: str, provider: str, tmp_path: Path) -> None:
     junit = tmp_path / "report.xml"
-    result = check("--provider", provider, "--base-url", mock_url, "--junit-xml", str(junit))
+    credentials = (
+        ["--token", "dev"]
+        if provider == "zoho_voice"
+        else ["--client-id", "me", "--client-secret", "s3"]
+    )
+    result = check(
+        "--provider", provider, "--base-url", mock_url, "--junit-xml", str(junit), *credentials
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout
     report = junit.read_text()
@@ -120,3 +129,54 @@ def test_the_suite_runs_in_a_users_own_tests(pytester: pytest.Pytester, mock_url
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=3)  # zoho, 2sms send and /Token
+
+
+def test_check_offers_every_providers_credentials_as_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    usage = capsys.readouterr().out
+    for option, provider in (
+        ("--token", "zoho_voice"),
+        ("--client-id", "twosms"),
+        ("--client-secret", "twosms"),
+    ):
+        assert option in usage
+        assert provider in usage.split(option, 2)[2].split("--", 1)[0]
+
+
+def test_a_credential_another_provider_takes_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["check", "--provider", "twosms", "--base-url", "http://127.0.0.1:1", "--token", "x"]
+    assert main(args) == 2
+    assert "--token is a credential of zoho_voice, not of twosms" in capsys.readouterr().err
+    with pytest.raises(MockServerError, match="twosms takes no credential named token; its "):
+        contract_test("twosms", "http://127.0.0.1:1", token="x")
+
+
+def test_the_kit_authenticates_with_the_credentials_it_is_given(mock_url: str) -> None:
+    zoho = Target("zoho_voice", mock_url, {"token": "dev"})
+    assert zoho.credential_values() == {"token": "dev"}
+    run = _Run(zoho)
+    assert run.auth() == {"Authorization": "Zoho-oauthtoken dev"}
+    run.close()
+    twosms = Target("twosms", mock_url, {"client_id": "me"})
+    assert twosms.credential_values() == {"client_id": "me", "client_secret": DEFAULT_CREDENTIAL}
+    run = _Run(twosms)
+    headers = run.auth()
+    run.close()
+    answer = httpx.post(
+        mock_url + "/api/v2/sms/messages",
+        headers=headers,
+        json={
+            "Contacts": {"QuickRecipients": {"+12345678901": 2}},
+            "Content": "hi",
+            "Options": {},
+            "Type": 1,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    # The token was issued to the client id given: the send is that account's.
+    assert answer.json()["ResponseData"]["Identification"]["UserId"] == "me"
+    # The target goes to `check`'s suite through the environment, credentials included.
+    assert Target(**json.loads(twosms.to_env())) == twosms

@@ -152,10 +152,14 @@ class Provider:
         a rule the OpenAPI document states only in words (none by default)."""
         return frozenset()
 
+    #: For the contract kit: the credentials its requests take, by name, each with what it
+    #: is (``sms-mockserver check`` offers one ``--name`` option per name).
+    kit_credential_names: ClassVar[Mapping[str, str]] = {}
+
     @staticmethod
     def kit_credentials(http: httpx.Client, given: Mapping[str, str]) -> dict[str, str]:
         """For the contract kit: the headers that authenticate its requests, from its
-        credentials (``token``, ``client_id``, ``client_secret``)."""
+        credentials (``given``: every name of ``kit_credential_names``)."""
         raise NotImplementedError
 
     def stored_headers(self, headers: Mapping[str, str]) -> dict[str, str]:

@@ -127,6 +127,7 @@ class TwoSms(Provider):
     settings_class = TwoSmsSettings
     kit_unheld_checks = staticmethod(twosms_kit.unheld_checks)
     kit_credentials = staticmethod(twosms_kit.credentials)
+    kit_credential_names = twosms_kit.CREDENTIAL_NAMES
     failure_status = "failed"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:

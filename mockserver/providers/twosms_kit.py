@@ -18,7 +18,13 @@ from ..errors import MockServerError
 from ..pipeline import Reject
 from .twosms_schedule import check_schedule
 
-__all__ = ["breaks_business_rule", "credentials", "unheld_checks"]
+__all__ = ["CREDENTIAL_NAMES", "breaks_business_rule", "credentials", "unheld_checks"]
+
+#: The kit's credentials: the OAuth2 client credentials it exchanges at ``POST /Token``.
+CREDENTIAL_NAMES = {
+    "client_id": "2sms client id, exchanged with the secret at POST /Token for a bearer token",
+    "client_secret": "2sms client secret",
+}
 
 _FORM = "application/x-www-form-urlencoded"
 

@@ -12,7 +12,10 @@ from typing import Any
 
 import httpx
 
-__all__ = ["breaks_cross_part_rule", "credentials", "unheld_checks"]
+__all__ = ["CREDENTIAL_NAMES", "breaks_cross_part_rule", "credentials", "unheld_checks"]
+
+#: The kit's one credential: the OAuth token itself (Zoho Voice API, "Authorization").
+CREDENTIAL_NAMES = {"token": "Zoho OAuth token, sent as Authorization: Zoho-oauthtoken <token>"}
 
 
 def breaks_cross_part_rule(body: Any) -> bool:

@@ -92,6 +92,7 @@ class ZohoVoice(Provider):
     settings_class = ZohoSettings
     kit_unheld_checks = staticmethod(zoho_kit.unheld_checks)
     kit_credentials = staticmethod(zoho_kit.credentials)
+    kit_credential_names = zoho_kit.CREDENTIAL_NAMES
     failure_status = "undelivered"
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
