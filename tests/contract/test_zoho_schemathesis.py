@@ -28,7 +28,7 @@ SEEN: list[int] = []
 def test_zoho_voice_contract(case: schemathesis.Case[Any]) -> None:
     headers = auth_for(case, AUTH)
     response = case.call(headers=headers)
-    # The cross-part rule (mms with a file) is the kit's: mockserver.providers.zoho_kit.breaks_cross_part_rule.
+    # The cross-part rule (mms with a file) is the provider's own: providers/zoho_kit.py.
     excluded = excluded_checks("zoho_voice", case)
     case.validate_response(response, excluded_checks=excluded, headers=headers)
     assert response.status_code < 500
