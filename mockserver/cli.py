@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     for name, (providers, what) in _credential_options().items():
         check.add_argument(
-            "--" + name.replace("_", "-"),
+            _option(name),
             dest=f"credential_{name}",
             metavar="VALUE",
             help=f"{what} ({', '.join(providers)}; default: any value a mock accepts)",
@@ -165,6 +165,11 @@ def _credential_options() -> dict[str, tuple[list[str], str]]:
     return options
 
 
+def _option(name: str) -> str:
+    """The ``check`` option of a credential: ``client_id`` is ``--client-id``."""
+    return "--" + name.replace("_", "-")
+
+
 def _check_credentials(args: argparse.Namespace) -> dict[str, str]:
     """The credentials given for ``--provider``; one of another provider is refused."""
     given: dict[str, str] = {}
@@ -173,9 +178,8 @@ def _check_credentials(args: argparse.Namespace) -> dict[str, str]:
         if value is None:
             continue
         if args.provider not in providers:
-            option = "--" + name.replace("_", "-")
             raise MockServerError(
-                f"sms-mockserver: {option} is a credential of {', '.join(providers)}, "
+                f"sms-mockserver: {_option(name)} is a credential of {', '.join(providers)}, "
                 f"not of {args.provider}"
             )
         given[name] = value
