@@ -172,22 +172,23 @@ class Accounts:
         self._now = now
         self.namespace = namespace
 
-    async def get(self, key: str) -> Any:
-        """The value of ``key`` (None when absent or expired)."""
-        return await self._store.get_account(self.namespace, key, now=self._now())
+    # Each verb hands back the store's own awaitable rather than awaiting it in a coroutine
+    # of its own: these run on every send, and a coroutine layer costs a frame each time.
 
-    async def put(self, key: str, value: Any, *, lifetime: float | None = None) -> bool:
+    def get(self, key: str) -> Awaitable[Any]:
+        """The value of ``key`` (None when absent or expired)."""
+        return self._store.get_account(self.namespace, key, now=self._now())
+
+    def put(self, key: str, value: Any, *, lifetime: float | None = None) -> Awaitable[bool]:
         """Set ``key`` (expiring after ``lifetime`` seconds); False when there is no room."""
         now = self._now()
         expires = None if lifetime is None else now + lifetime
-        return await self._store.put_account(
-            self.namespace, key, value, now=now, expires_at=expires
-        )
+        return self._store.put_account(self.namespace, key, value, now=now, expires_at=expires)
 
-    async def add(self, key: str, delta: int, *, start: int) -> tuple[int, int] | None:
+    def add(self, key: str, delta: int, *, start: int) -> Awaitable[tuple[int, int] | None]:
         """Atomically add ``delta`` (``start`` when absent); (before, after), or None when the
         result would be below 0 (nothing changed)."""
-        return await self._store.add_account(self.namespace, key, delta, start=start)
+        return self._store.add_account(self.namespace, key, delta, start=start)
 
 
 class Context:
@@ -347,7 +348,8 @@ class Endpoint:
             (b"content-length", str(len(answer.body)).encode("latin-1")),
             (b"content-type", ctype),
         ]
-        raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+        if answer.headers:
+            raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
         if answer.cut:
             await _cut(scope, send, answer, raw)
             return
@@ -361,70 +363,30 @@ class Endpoint:
         size, a fault, a 408) closes the connection: the rest of the body would otherwise be
         read as the next request on it.
         """
-        body_read = [False]
-        answer = await self._handle(incoming, receive, body_read)
-        if answer is not None and not body_read[0] and _has_body(incoming.headers):
-            answer.headers = (*answer.headers, ("connection", "close"))
-        return answer
-
-    async def _handle(
-        self, incoming: Incoming, receive: Receive, body_read: list[bool]
-    ) -> Answer | None:
         op = self.operation
         named = incoming.headers.get(NAMESPACE_HEADER) or None
         ctx = Context(named or DEFAULT_NAMESPACE, self.runtime, self.store, self._shared, incoming)
         ignored: list[FieldProblem] = []
+        body_read = False
+        answer: Answer | None = None
         try:
             if self.hooks.pre:
-                early = await self._pre(ctx)
-                if early is not None:
-                    return early
-            principal = await op.authenticate(incoming, ctx)
-            if named is None and principal.namespace:
-                ctx.namespace = principal.namespace
-            op.precheck(incoming)
-            body = await read_body(receive, incoming.headers, op.max_body, self.deadlines)
-            if body is None:
-                return None
-            body_read[0] = True
-            if len(body) > OFFLOAD_BYTES:
-                ctx.large = True
-                command = await asyncio.to_thread(op.parse, incoming, body, ignored)
-            else:
-                command = op.parse(incoming, body, ignored)
-            outcome = await op.rules(command, principal, ctx)
-            if self.hooks.post:
-                late = await self._post(ctx, outcome)
-                if isinstance(late, Answer):
-                    if ignored:
-                        await self._record(ctx, ignored)
-                    return late
-                outcome = late
-            submission = outcome.submission
-            if (
-                submission is not None
-                and submission.notify is not None
-                and CALLBACK_HEADER in incoming.headers
-            ):
-                submission.notify = None  # sent by a status push: it must not push again
-            if ctx.large:
-                answer = await asyncio.to_thread(self._finish, outcome, True)
-            else:
-                answer = self._finish(outcome, False)
-            if outcome.submission is not None:
-                try:
-                    await self.store.append(ctx.namespace, outcome.submission)
-                except StoreFullError as exc:
-                    if outcome.undo is not None:
-                        await outcome.undo()
-                    detail = str(exc).removeprefix("sms-mockserver: ")
-                    raise Reject("store_full", detail=detail, status=507) from None
-                if outcome.then is not None:
-                    await outcome.then()
-                for after in self.hooks.stored:
-                    work = after(ctx.namespace, outcome.submission)
-                    if work is not None:
-                        await work
+                answer = await self._pre(ctx)
+            if answer is None:
+                principal = await op.authenticate(incoming, ctx)
+                if named is None and principal.namespace:
+                    ctx.namespace = principal.namespace
+                op.precheck(incoming)
+                body = await read_body(receive, incoming.headers, op.max_body, self.deadlines)
+                if body is None:
+                    return None
+                body_read = True
+                if len(body) > OFFLOAD_BYTES:
+                    ctx.large = True
+                    command = await asyncio.to_thread(op.parse, incoming, body, ignored)
+                else:
+                    command = op.parse(incoming, body, ignored)
+                answer = await self._accept(ctx, await op.rules(command, principal, ctx))
         except Reject as reject:
             if reject.violation:
                 ignored += reject.problems
@@ -433,10 +395,46 @@ class Endpoint:
                     near = [p for p in ignored if p.near is not None]
                     if near:
                         reject.problems = (*near, *reject.problems)
-            await self._record(ctx, ignored)
-            return op.render_reject(reject)
+            answer = op.render_reject(reject)
         if ignored:  # the usual request has nothing to record: no coroutine for it
             await self._record(ctx, ignored)
+        if not body_read and _has_body(incoming.headers):
+            answer.headers = (*answer.headers, ("connection", "close"))
+        return answer
+
+    async def _accept(self, ctx: Context, outcome: Outcome) -> Answer:
+        """The steps after the rules: post-fault hooks, the answer, the store, the stored
+        hooks; raises :class:`Reject`."""
+        if self.hooks.post:
+            late = await self._post(ctx, outcome)
+            if isinstance(late, Answer):
+                return late
+            outcome = late
+        submission = outcome.submission
+        if (
+            submission is not None
+            and submission.notify is not None
+            and CALLBACK_HEADER in ctx.incoming.headers
+        ):
+            submission.notify = None  # sent by a status push: it must not push again
+        if ctx.large:
+            answer = await asyncio.to_thread(self._finish, outcome, True)
+        else:
+            answer = self._finish(outcome, False)
+        if submission is not None:
+            try:
+                await self.store.append(ctx.namespace, submission)
+            except StoreFullError as exc:
+                if outcome.undo is not None:
+                    await outcome.undo()
+                detail = str(exc).removeprefix("sms-mockserver: ")
+                raise Reject("store_full", detail=detail, status=507) from None
+            if outcome.then is not None:
+                await outcome.then()
+            for after in self.hooks.stored:
+                work = after(ctx.namespace, submission)
+                if work is not None:
+                    await work
         return answer
 
     def _finish(self, outcome: Outcome, encode: bool) -> Answer:
@@ -606,12 +604,27 @@ async def read_body(
     declared = declared_length(headers)
     if declared is not None and declared > limit:
         raise _too_large(limit)
-    received = [0]
     task = asyncio.current_task() if deadlines.running else None
     if task is not None:
         deadlines.reading[task] = time.monotonic() + deadlines.timeout
+    # The reads are inline (not a coroutine of their own): this runs on every request.
+    chunks: list[bytes] = []
+    size = 0
     try:
-        return await _read_chunks(receive, limit, received)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if not message.get("more_body", False):
+                if not chunks:  # the usual case: the whole body in one message
+                    return chunk
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
     except asyncio.CancelledError:
         # Cancelled only while waiting for the body (the reads are the only awaits here).
         if task is None or task not in deadlines.expired:
@@ -624,7 +637,7 @@ async def read_body(
             [
                 FieldProblem(
                     "(body)",
-                    f"{received[0]} bytes in {timeout:g} s",
+                    f"{size} bytes in {timeout:g} s",
                     f"the whole body within {timeout:g} seconds (setting body_timeout_seconds)",
                 )
             ],
@@ -635,23 +648,3 @@ async def read_body(
         if task is not None:
             deadlines.reading.pop(task, None)
             deadlines.expired.discard(task)
-
-
-async def _read_chunks(receive: Receive, limit: int, received: list[int]) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        received[0] = size
-        if size > limit:
-            raise _too_large(limit)
-        if not message.get("more_body", False):
-            if not chunks:  # the usual case: the whole body in one message
-                return chunk
-            chunks.append(chunk)
-            return b"".join(chunks)
-        chunks.append(chunk)
