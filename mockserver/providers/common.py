@@ -49,14 +49,23 @@ def redact_credential(value: str) -> str:
     """An Authorization value as it may be shown: its scheme and ``***`` (``Bearer ***``),
     or only ``***`` when no scheme can be told from the credential (``1000.abc…``)."""
     scheme, sep, rest = value.strip().partition(" ")
-    return f"{scheme} ***" if sep and rest.strip() and _SCHEME.fullmatch(scheme) else "***"
+    return f"{scheme} ***" if sep and rest.strip() and _is_scheme(scheme) else "***"
+
+
+@lru_cache(maxsize=64)
+def _is_scheme(word: str) -> bool:
+    # Cached: every send is redacted, and clients use one or two schemes.
+    return _SCHEME.fullmatch(word) is not None
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Request headers as a dict, keeping an auth scheme but never a credential."""
     out = dict(headers)
-    for name in SECRET_HEADERS.intersection(out):
-        out[name] = redact_credential(out[name]) if name.endswith("authorization") else "***"
+    # A lookup per secret name (five) rather than a set built from every header per send.
+    for name in SECRET_HEADERS:
+        value = out.get(name)
+        if value is not None:
+            out[name] = redact_credential(value) if name.endswith("authorization") else "***"
     return out
 
 

@@ -92,9 +92,10 @@ class Arena:
         exchange: bytes,
         rows: Sequence[bytes],
         keys: Sequence[tuple[str, str, int]],
-    ) -> None:
+    ) -> int:
         """Keep one submission: its messages get ``seq``, ``seq + 1``, …; ``keys`` holds each
-        message's (id, recipient, status id)."""
+        message's (id, recipient, status id).  Returns the bytes kept, counted as the byte
+        budget counts them (as :meth:`evict` frees them)."""
         # The whole submission goes into one chunk (a new one when it does not fit), so the
         # offsets are sums rather than a call per piece: this is the send path.
         chunk = self.chunks[-1]
@@ -117,6 +118,7 @@ class Arena:
             extend((hash(message_id), hash(to), status, c, row_o, len(row), c, head_o))
             row_o += len(row)
         self.chunk_last[-1] = self.dropped + len(self.seqs) - 1
+        return size - 8 + SUBMISSION_OVERHEAD + MESSAGE_OVERHEAD * len(rows)
 
     def set_row(self, i: int, row: bytes, status: int) -> int:
         """Point message ``i`` at a new row (a status change); returns the change in bytes."""

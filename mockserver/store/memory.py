@@ -26,9 +26,7 @@ import orjson
 from .arena import ID, STATUS, TO, Arena, status_id
 from .base import (
     MAX_SCAN,
-    MESSAGE_OVERHEAD,
     SHARED,
-    SUBMISSION_OVERHEAD,
     VIOLATION_OVERHEAD,
     Ledger,
     StoreLimits,
@@ -185,8 +183,6 @@ class MemoryStore:
     def _file(self, namespace: str, submission: Submission, notify: list[Message]) -> None:
         head, exchange, rows = submission.encode()
         n = len(rows)
-        size = len(head) + len(exchange) + SUBMISSION_OVERHEAD
-        size += sum(map(len, rows)) + MESSAGE_OVERHEAD * n
         recipients = submission.recipients
         keys = [(r.id, r.to, status_id(r.status)) for r in recipients]
         ledger = self._ledger
@@ -196,7 +192,7 @@ class MemoryStore:
             self._evict(namespace, space, excess)
         arena = space.arena
         seq = self._seq + 1
-        arena.append(seq, head, exchange, rows, keys)
+        size = arena.append(seq, head, exchange, rows, keys)
         for k, recipient in enumerate(recipients, seq):
             recipient.seq = k  # found again by seq without a scan (the lifecycle)
         self._seq += n

@@ -150,44 +150,43 @@ class Submission:
 
     def head(self) -> bytes:
         """The part every message of this submission shows (small)."""
-        return orjson.dumps(
-            {
-                "v": SCHEMA_VERSION,
-                "id": self.id,
-                "provider": self.provider,
-                "operation": self.operation,
-                "created_at": self.created_at,
-                "sender": self.sender,
-                "text": self.text,
-                "encoding": self.encoding,
-                "scheduled_at": self.scheduled_at,
-                "media": [_media_json(m) for m in self.media],
-                **({"recurs_from": list(self.recurs_from)} if self.recurs_from else {}),
-                **({"notify": self.notify} if self.notify is not None else {}),
-                **({"send_at": self.send_at} if self.send_at is not None else {}),
-                **({"expire_at": self.expire_at} if self.expire_at is not None else {}),
-            }
-        )
+        head = {
+            "v": SCHEMA_VERSION,
+            "id": self.id,
+            "provider": self.provider,
+            "operation": self.operation,
+            "created_at": self.created_at,
+            "sender": self.sender,
+            "text": self.text,
+            "encoding": self.encoding,
+            "scheduled_at": self.scheduled_at,
+            "media": [_media_json(m) for m in self.media] if self.media else [],
+        }
+        # The optional keys, only when set (assigned: a ``**{...}`` per key made a dict each).
+        if self.recurs_from:
+            head["recurs_from"] = list(self.recurs_from)
+        if self.notify is not None:
+            head["notify"] = self.notify
+        if self.send_at is not None:
+            head["send_at"] = self.send_at
+        if self.expire_at is not None:
+            head["expire_at"] = self.expire_at
+        return orjson.dumps(head)
 
     def exchange(self) -> bytes:
         """The part shown when one request is inspected (headers, request, response)."""
-        return compact(
-            orjson.dumps(
-                {
-                    "v": SCHEMA_VERSION,
-                    "headers": dict(self.headers),
-                    "request": self.request,
-                    "status_code": self.status_code,
-                    "response": (
-                        orjson.Fragment(self.response)
-                        if isinstance(self.response, bytes)
-                        else self.response
-                    ),
-                    **({"faults": list(self.faults)} if self.faults else {}),
-                },
-                default=_fallback,
-            )
-        )
+        headers = self.headers
+        response = self.response
+        exchange = {
+            "v": SCHEMA_VERSION,
+            "headers": headers if type(headers) is dict else dict(headers),
+            "request": self.request,
+            "status_code": self.status_code,
+            "response": orjson.Fragment(response) if isinstance(response, bytes) else response,
+        }
+        if self.faults:
+            exchange["faults"] = list(self.faults)
+        return compact(orjson.dumps(exchange, default=_fallback))
 
     def message_rows(self) -> list[bytes]:
         """One encoded row per recipient (what the store keeps per message)."""
