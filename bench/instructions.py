@@ -1,0 +1,96 @@
+"""Instructions per request of each pair's two ASGI apps, counted by valgrind.
+
+``make bench`` measures what users get and ``bench/inproc.py`` the CPU time of the app side;
+both move with the machine's load.  This counts the instructions the process executes
+(valgrind's cachegrind, user space only), which no load moves: the same code gives the same
+count to within a few hundred instructions, so a change of 1% is visible, and two versions
+can be compared while the machine does other work.
+
+Each target is run twice in-process (``bench/inproc.py``'s requests, settings and
+concurrency), with ``--small`` and ``--large`` requests after a warm-up of as many, and the
+difference of the two counts divided by the difference of the requests is the figure: start-up,
+imports and warm-up cancel out.  The counts are below the ring's 10,000 messages, so eviction
+is not in them.
+
+    .venv/bin/python bench/instructions.py                         # every pair, bare and mock
+    .venv/bin/python bench/instructions.py --pair "2sms send" --target mock
+
+Needs valgrind (``apt-get install -y valgrind``).  About a minute per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.inproc import _measure
+from bench.run import PAIRS, Pair
+
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def _count(pair: Pair, target: str, requests: int) -> int:
+    """Instructions of one process that serves ``requests`` (after as many to warm up)."""
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        pair.name,
+        target,
+        str(requests),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = _REFS.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"instructions: valgrind failed for {pair.name} {target}:\n{done.stderr}")
+    return int(found.group(1).replace(",", ""))
+
+
+def _child(name: str, target: str, requests: int) -> None:
+    pair = next(p for p in PAIRS if p.name == name)
+    chosen = pair.bare if target == "bare" else pair.mock
+    asyncio.run(_measure(chosen, pair.request(), 1, requests, 32))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Count the targets of the pairs named."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pair", action="append", help="a pair by name (default: all)")
+    parser.add_argument("--target", choices=("bare", "mock"), action="append")
+    parser.add_argument("--small", type=int, default=320, help="requests of the short run")
+    parser.add_argument("--large", type=int, default=960, help="requests of the long run")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child[0], args.child[1], int(args.child[2]))
+        return 0
+    if shutil.which("valgrind") is None:
+        parser.error("valgrind is not installed (apt-get install -y valgrind)")
+    if args.large <= args.small:
+        parser.error("--large must be more than --small")
+    pairs = [p for p in PAIRS if not args.pair or p.name in args.pair]
+    if not pairs:
+        parser.error(f"no such pair; the pairs are {', '.join(p.name for p in PAIRS)}")
+    for pair in pairs:
+        for target in args.target or ("bare", "mock"):
+            small = _count(pair, target, args.small)
+            large = _count(pair, target, args.large)
+            # Each run serves its count twice (warm-up and measured round).
+            per = (large - small) / (2 * (args.large - args.small))
+            print(f"{pair.name:<12} {target:<5} {per:10,.0f} instructions per request")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
