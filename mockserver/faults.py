@@ -242,7 +242,29 @@ class FaultEngine:
 
     # ---------------------------------------------------------- the hook
 
-    async def __call__(self, point: Point, outcome: Outcome) -> Reject | Answer | Outcome | None:
+    def __call__(
+        self, point: Point, outcome: Outcome
+    ) -> Awaitable[Reject | Answer | Outcome | None] | None:
+        """The fault of one accepted request: None when none can apply (the usual send, with
+        no coroutine made for it), else an awaitable of what to answer instead (None in it:
+        no fault after all)."""
+        rules = self._rules.get(point.namespace)
+        if (
+            rules is None  # not read from the store yet
+            or rules
+            or self.limits
+            or self.settings.rate_limit is not None
+            or FAULT_HEADER in point.incoming.headers
+        ):
+            return self._apply(point, outcome)
+        magic = self.magic
+        if magic and outcome.submission is not None:
+            for recipient in outcome.submission.recipients:
+                if recipient.to in magic:
+                    return self._apply(point, outcome)
+        return None
+
+    async def _apply(self, point: Point, outcome: Outcome) -> Reject | Answer | Outcome | None:
         """Choose and apply the fault of one accepted request (None: no fault)."""
         if self.limits or self.settings.rate_limit is not None:
             wait = self._throttled(point.namespace)

@@ -296,8 +296,10 @@ class Point:
 #: own errors, or an :class:`Answer` to send these bytes instead.
 PreHook = Callable[[Point], Awaitable["Reject | Answer | None"]]
 #: A post-fault hook: sees the accepted outcome; None to go on, a :class:`Reject` or an
-#: :class:`Answer` to refuse it (nothing is stored), or another :class:`Outcome` to use.
-PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"]]
+#: :class:`Answer` to refuse it (nothing is stored), or another :class:`Outcome` to use.  It
+#: may return None instead of an awaitable when it has nothing to do (the usual send: an
+#: await per send costs a coroutine), as a stored hook does.
+PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"] | None]
 
 
 #: A stored hook: sees each submission once it is stored (the lifecycle plans its steps);
@@ -406,10 +408,20 @@ class Endpoint:
         """The steps after the rules: post-fault hooks, the answer, the store, the stored
         hooks; raises :class:`Reject`."""
         if self.hooks.post:
-            late = await self._post(ctx, outcome)
-            if isinstance(late, Answer):
-                return late
-            outcome = late
+            point = Point(self.operation, ctx.namespace, ctx.incoming, ctx)
+            for hook in self.hooks.post:
+                work = hook(point, outcome)
+                result = await work if work is not None else None
+                if isinstance(result, Reject | Answer):
+                    # Refused after the rules ran: nothing is stored, and what the rules
+                    # spent (credits) is given back.
+                    if outcome.undo is not None:
+                        await outcome.undo()
+                    if isinstance(result, Reject):
+                        raise result
+                    return result
+                if result is not None:
+                    outcome = result
         submission = outcome.submission
         if (
             submission is not None
@@ -458,22 +470,6 @@ class Endpoint:
             if result is not None:
                 return result
         return None
-
-    async def _post(self, ctx: Context, outcome: Outcome) -> Outcome | Answer:
-        point = Point(self.operation, ctx.namespace, ctx.incoming, ctx)
-        for hook in self.hooks.post:
-            result = await hook(point, outcome)
-            if isinstance(result, Reject | Answer):
-                # Refused after the rules ran: nothing is stored, and what the rules spent
-                # (credits) is given back.
-                if outcome.undo is not None:
-                    await outcome.undo()
-                if isinstance(result, Reject):
-                    raise result
-                return result
-            if result is not None:
-                outcome = result
-        return outcome
 
     async def _record(self, ctx: Context, problems: Sequence[FieldProblem]) -> None:
         """Keep field problems as contract violations; what was sent is kept as JSON cut to
