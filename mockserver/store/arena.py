@@ -34,6 +34,8 @@ _COMPACT_AT = 1024
 ID, TO, STATUS, ROW_C, ROW_O, ROW_L, HEAD_C, HEAD_O = range(8)
 WIDTH = 8
 _LENGTHS = struct.Struct("<II")
+#: One index row as the index array holds it (native order and size, as ``array("q")``).
+_INDEX_ROW = struct.Struct(f"{WIDTH}q")
 
 _STATUS_IDS: dict[str, int] = {}
 _STATUS_NAMES: list[str] = []
@@ -107,15 +109,17 @@ class Arena:
         c = self.chunk_base + len(self.chunks) - 1
         head_o = len(chunk)
         row_o = head_o + 8 + len(head) + len(exchange)
+        # Index rows are packed by struct and added as bytes: ``array.extend`` with a tuple
+        # converts each item through PyArg_Parse, four times the instructions.
         chunk += _LENGTHS.pack(len(head), len(exchange))
         chunk += head
         chunk += exchange
-        extend, add_seq = self.index.extend, self.seqs.append
+        pack, add_index, add_seq = _INDEX_ROW.pack, self.index.frombytes, self.seqs.append
         for row, (message_id, to, status) in zip(rows, keys, strict=True):
             chunk += row
             add_seq(seq)
             seq += 1
-            extend((hash(message_id), hash(to), status, c, row_o, len(row), c, head_o))
+            add_index(pack(hash(message_id), hash(to), status, c, row_o, len(row), c, head_o))
             row_o += len(row)
         self.chunk_last[-1] = self.dropped + len(self.seqs) - 1
         return size - 8 + SUBMISSION_OVERHEAD + MESSAGE_OVERHEAD * len(rows)
