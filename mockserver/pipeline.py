@@ -604,7 +604,7 @@ async def read_body(
     if task is not None:
         deadlines.reading[task] = time.monotonic() + deadlines.timeout
     # The reads are inline (not a coroutine of their own): this runs on every request.
-    chunks: list[bytes] = []
+    chunks: list[bytes] | None = None
     size = 0
     try:
         while True:
@@ -616,10 +616,12 @@ async def read_body(
             if size > limit:
                 raise _too_large(limit)
             if not message.get("more_body", False):
-                if not chunks:  # the usual case: the whole body in one message
+                if chunks is None:  # the usual case: the whole body in one message
                     return chunk
                 chunks.append(chunk)
                 return b"".join(chunks)
+            if chunks is None:
+                chunks = []
             chunks.append(chunk)
     except asyncio.CancelledError:
         # Cancelled only while waiting for the body (the reads are the only awaits here).
