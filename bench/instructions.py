@@ -14,6 +14,12 @@ is not in them.
 
     .venv/bin/python bench/instructions.py                         # every pair, bare and mock
     .venv/bin/python bench/instructions.py --pair "2sms send" --target mock
+    .venv/bin/python bench/instructions.py --pair "2sms send" --target mock --without filing
+
+``--without`` measures a variant of the mock with one step taken out (its answers are still
+checked), so the difference from the real mock is what that step costs: ``filing`` (the
+memory store keeps nothing), ``arena`` (the records are encoded but not kept), ``headers``
+(no request headers are stored) and ``hooks`` (no fault, stored or other hooks).
 
 Needs valgrind (``apt-get install -y valgrind``).  About a minute per target.
 """
@@ -27,6 +33,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,7 +43,7 @@ from bench.run import PAIRS, Pair
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def _count(pair: Pair, target: str, requests: int) -> int:
+def _count(pair: Pair, target: str, requests: int, without: str | None) -> int:
     """Instructions of one process that serves ``requests`` (after as many to warm up)."""
     command = [
         "valgrind",
@@ -49,6 +56,7 @@ def _count(pair: Pair, target: str, requests: int) -> int:
         pair.name,
         target,
         str(requests),
+        *(["--without", without] if without else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     found = _REFS.search(done.stderr)
@@ -57,7 +65,40 @@ def _count(pair: Pair, target: str, requests: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def _child(name: str, target: str, requests: int) -> None:
+def _without(step: str) -> None:
+    """Take one step out of the mock (for ``--without``): a measuring variant, never served."""
+    from mockserver import pipeline
+    from mockserver.providers.common import Provider
+    from mockserver.store.memory import MemoryStore
+    from mockserver.store.records import Message, Submission
+
+    def nothing(store: MemoryStore, namespace: str, sub: Submission, out: list[Message]) -> None:
+        return None
+
+    def encode_only(
+        store: MemoryStore, namespace: str, sub: Submission, out: list[Message]
+    ) -> None:
+        sub.encode()
+
+    if step == "filing":
+        MemoryStore._file = nothing  # type: ignore[method-assign, assignment]
+    elif step == "arena":
+        MemoryStore._file = encode_only  # type: ignore[method-assign, assignment]
+    elif step == "headers":
+        Provider.stored_headers = lambda self, headers: {}  # type: ignore[method-assign]
+    elif step == "hooks":
+        made = pipeline.Endpoint.__init__
+
+        def bare_hooks(endpoint: pipeline.Endpoint, *args: Any, **kwargs: Any) -> None:
+            made(endpoint, *args, **kwargs)
+            endpoint.hooks = pipeline.Hooks()
+
+        pipeline.Endpoint.__init__ = bare_hooks  # type: ignore[method-assign, assignment]
+
+
+def _child(name: str, target: str, requests: int, without: str | None) -> None:
+    if without:
+        _without(without)
     pair = next(p for p in PAIRS if p.name == name)
     chosen = pair.bare if target == "bare" else pair.mock
     asyncio.run(_measure(chosen, pair.request(), 1, requests, 32))
@@ -70,10 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", choices=("bare", "mock"), action="append")
     parser.add_argument("--small", type=int, default=320, help="requests of the short run")
     parser.add_argument("--large", type=int, default=960, help="requests of the long run")
+    parser.add_argument(
+        "--without",
+        choices=("filing", "arena", "headers", "hooks"),
+        help="take one step out of the mock (see the module docstring)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child[0], args.child[1], int(args.child[2]))
+        _child(args.child[0], args.child[1], int(args.child[2]), args.without)
         return 0
     if shutil.which("valgrind") is None:
         parser.error("valgrind is not installed (apt-get install -y valgrind)")
@@ -84,11 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such pair; the pairs are {', '.join(p.name for p in PAIRS)}")
     for pair in pairs:
         for target in args.target or ("bare", "mock"):
-            small = _count(pair, target, args.small)
-            large = _count(pair, target, args.large)
+            without = args.without if target == "mock" else None
+            small = _count(pair, target, args.small, without)
+            large = _count(pair, target, args.large, without)
             # Each run serves its count twice (warm-up and measured round).
             per = (large - small) / (2 * (args.large - args.small))
-            print(f"{pair.name:<12} {target:<5} {per:10,.0f} instructions per request")
+            label = f"{target} without {without}" if without else target
+            print(f"{pair.name:<12} {label:<22} {per:10,.0f} instructions per request")
     return 0
 
 
