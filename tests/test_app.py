@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from mockserver import create_app
 
-from .conftest import ZOHO_PATH, asgi_call
+from .conftest import ZOHO_NAMESPACE, ZOHO_PATH, asgi_call, journal, make_client, zoho_send
 
 TWOSMS_PATH = "/api/v2/sms/messages"
 
@@ -45,3 +45,29 @@ def test_other_methods_and_paths_fall_through_to_the_router() -> None:
     assert (status, body["Error"]["ErrorCode"]) == (404, "NotFound")  # below the root path
     status, _ = call(app, "POST", "/mockx" + TWOSMS_PATH, root_path="/mock")
     assert status == 404  # "/mockx" is not below the root path "/mock"
+
+
+def test_a_send_at_its_own_path_and_one_below_a_namespace_prefix_land_apart() -> None:
+    # The plain path is answered before the middleware stack (MockApp); the /_ns/ path goes
+    # down the stack, where NamespacePrefix picks the namespace. Both are the same endpoint.
+    with make_client() as client:
+        assert zoho_send(client).status_code == 200
+        response = client.post(
+            "/_ns/team-a" + ZOHO_PATH,
+            files=[
+                (
+                    "sms_data",
+                    (
+                        None,
+                        '{"customerNumber": "+14155550100", "message": "hi", "senderId": "ACME"}',
+                    ),
+                )
+            ],
+            headers={"Authorization": "Zoho-oauthtoken test-token"},
+        )
+        assert response.status_code == 200, response.text
+        assert [m.namespace for m in journal(client, namespace="team-a")] == ["team-a"]
+        assert [m.namespace for m in journal(client, namespace=ZOHO_NAMESPACE)] == [ZOHO_NAMESPACE]
+        # A wrong method on either path still gets the provider's own 405 from the router.
+        for path in (ZOHO_PATH, "/_ns/team-a" + ZOHO_PATH):
+            assert client.get(path).status_code == 405
