@@ -185,8 +185,8 @@ class MockApp(Starlette):
     Starlette's ServerErrorMiddleware turns an unexpected exception into a plain 500, as the
     ASGI server does when it sees one, and :class:`NamespacePrefix` and :class:`ExactRoutes`
     have nothing to do for a path without ``/_ns/``.  Measured in instructions per send
-    (valgrind, in-process, ``bench/inproc.py``'s requests): the three layers cost about
-    19,000 instructions, 5% of a 2sms send (380,000 to 360,000) and 4% of a Zoho send.
+    (``bench/instructions.py``): the three layers cost about 19,000 instructions, 5% of a
+    2sms send (380,000 to 360,000) and 4% of a Zoho send.
     Every other request (``/_ns/…`` paths, a wrong method, the admin API) goes down the
     stack as before.
     """
