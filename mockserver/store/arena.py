@@ -109,11 +109,11 @@ class Arena:
         c = self.chunk_base + len(self.chunks) - 1
         head_o = len(chunk)
         row_o = head_o + 8 + len(head) + len(exchange)
-        # Index rows are packed by struct and added as bytes: ``array.extend`` with a tuple
-        # converts each item through PyArg_Parse, four times the instructions.
         chunk += _LENGTHS.pack(len(head), len(exchange))
         chunk += head
         chunk += exchange
+        # Index rows are packed by struct and added as bytes: ``array.extend`` with a tuple
+        # converts each item through PyArg_Parse, four times the instructions.
         pack, add_index, add_seq = _INDEX_ROW.pack, self.index.frombytes, self.seqs.append
         for row, (message_id, to, status) in zip(rows, keys, strict=True):
             chunk += row
