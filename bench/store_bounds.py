@@ -187,13 +187,28 @@ def big_send(store: str, tmp: Path) -> list[Figure]:
         stop.set()
         poller.join()
         after = rss_mb(server.pid)
+        # The same 10,000 numbers again: the mock keeps each number's parse (phonenumbers'
+        # validation), so the difference from the first send is what parsing them cost.
+        started = time.perf_counter()
+        again = httpx.post(
+            server.url + TWOSMS, json=twosms_body(numbers(10_000, 100)), headers=headers, timeout=60
+        )
+        again_ms = (time.perf_counter() - started) * 1000
+        again.raise_for_status()
     detail = response.json()["ResponseData"]["Detail"]
     ok = response.status_code == 200 and detail["NoOfQuickRecipients"] == "10000"
     growth = after - before
     worst = max(latencies)
     return [
         Figure(
-            "big_send", store, "answer time", elapsed * 1000, "ms", "< 1000", ok and elapsed < 1
+            "big_send",
+            store,
+            "answer time",
+            elapsed * 1000,
+            "ms",
+            "< 1000",
+            ok and elapsed < 1,
+            f"the same 10,000 numbers again, their parses kept: {again_ms:,.0f} ms",
         ),
         Figure("big_send", store, "RSS growth", growth, "MB", "< 50", growth < 50),
         Figure(
