@@ -2,9 +2,9 @@
 
 ``make bench`` measures what users get and ``bench/inproc.py`` the CPU time of the app side;
 both move with the machine's load.  This counts the instructions the process executes
-(valgrind's cachegrind, user space only), which no load moves: the same code gives the same
-count to within a few hundred instructions, so a change of 1% is visible, and two versions
-can be compared while the machine does other work.
+(valgrind's cachegrind, user space only), which no load moves: two runs of the same code
+agree to about 1,000 instructions (the seeded ids and hashes differ), so a change of 1% is
+visible, and two versions can be compared while the machine does other work.
 
 Each target is run twice in-process (``bench/inproc.py``'s requests, settings and
 concurrency), with ``--small`` and ``--large`` requests after a warm-up of as many, and the

@@ -248,6 +248,8 @@ class FaultEngine:
         """The fault of one accepted request: None when none can apply (the usual send, with
         no coroutine made for it), else an awaitable of what to answer instead (None in it:
         no fault after all)."""
+        # Every source of a fault that _apply consults is listed here, or it never runs:
+        # a new source must be added to both.
         rules = self._rules.get(point.namespace)
         if (
             rules is None  # not read from the store yet
