@@ -198,6 +198,10 @@ class Settings:
     #: Seed of the one random source behind message ids (0 to 2**63 - 1).  Unset: a fresh,
     #: unpredictable seed per start, shown by /_mock/health so that a run can be replayed.
     seed: int | None = None
+    #: Helper processes that check the numbers of a large send (1,000 or more the mock has
+    #: not seen) beside the request's own thread (:mod:`mockserver.number_pool`).  Unset:
+    #: one fewer than the cores the process may use, at most 4; 0: none.
+    number_processes: int | None = None
 
     # ---- providers (README, "Settings"): each provider's own settings, by its name
     #: What each provider's table of a settings file holds (``[zoho_voice] error_status``),
@@ -263,6 +267,11 @@ class Settings:
         if self.on_full not in ("evict", "reject"):
             raise MockServerError(
                 f"sms-mockserver: setting on_full must be 'evict' or 'reject', got {self.on_full!r}"
+            )
+        if self.number_processes is not None and not 0 <= self.number_processes <= 64:
+            raise MockServerError(
+                "sms-mockserver: setting number_processes must be from 0 to 64, got "
+                f"{self.number_processes}"
             )
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise MockServerError(
@@ -383,6 +392,7 @@ class Settings:
 _KINDS: dict[str, Any] = {
     "on_full": str,
     "seed": (int, None),
+    "number_processes": (int, None),
     "providers": "mapping",
     "admin_token": (str, None),
     "allowed_hosts": ("set", None),

@@ -67,6 +67,8 @@ CONNECTION_EXTENSION = "sms_mockserver.connection"
 CUTS = frozenset({"reset", "hang", "truncate", "close_after_headers"})
 #: Bodies larger than this are parsed (and their answers composed) in a worker thread, so
 #: that other clients are answered meanwhile; below it the thread hop costs more than it saves.
+#: The default of :attr:`Operation.offload_bytes`: an operation whose parse costs more per
+#: byte sets a smaller one.
 OFFLOAD_BYTES = 64 * 1024
 
 #: Violations recorded from one request; the rest are summed up in one more.  A body of
@@ -242,6 +244,9 @@ class Operation(Protocol):
     path: str
     #: Largest body read; beyond it the request is refused with ``render_reject``.
     max_body: int
+    #: Bodies larger than this are parsed off the event loop (:data:`OFFLOAD_BYTES` unless
+    #: the operation's parse costs more per byte).
+    offload_bytes: int
 
     async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
         """The request's principal; raises :class:`Reject` (``unauthorized``)."""
@@ -383,7 +388,7 @@ class Endpoint:
                 if body is None:
                     return None
                 body_read = True
-                if len(body) > OFFLOAD_BYTES:
+                if len(body) > op.offload_bytes:
                     ctx.large = True
                     command = await asyncio.to_thread(op.parse, incoming, body, ignored)
                 else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -20,7 +20,16 @@ from typing import Literal
 import phonenumbers
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
-__all__ = ["Number", "Segments", "parse_number", "segments", "why_invalid"]
+__all__ = [
+    "Number",
+    "Segments",
+    "check_number",
+    "keep_parse",
+    "parse_number",
+    "segments",
+    "unparsed",
+    "why_invalid",
+]
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -121,13 +130,47 @@ class Number:
 #: Numbers kept parsed.  A send's numbers are parsed twice (the contract's format check, then
 #: the provider's rules), so the cache holds a whole 10,000-recipient 2sms send: with 2,048
 #: every number of such a send was parsed twice, about 0.45 s of its answer time
-#: (``bench/store_bounds.py``, big_send).  An entry costs about 350 bytes.
+#: (``bench/store_bounds.py``, big_send).  An entry costs about 350 bytes; the oldest goes
+#: first.
 _NUMBER_CACHE = 16_384
+#: Longer texts are parsed each time, never kept: no E.164 number, however written, comes
+#: near it, and a few huge keys must not pin memory.
+_CACHED_NUMBER_CHARS = 64
+_parses: dict[str, Number | None] = {}
 
 
-@lru_cache(maxsize=_NUMBER_CACHE)
 def parse_number(raw: str) -> Number | None:
     """Parse an international number with or without the leading ``+``; None if not valid."""
+    try:
+        return _parses[raw]
+    except KeyError:
+        number = check_number(raw)
+        if len(raw) <= _CACHED_NUMBER_CHARS:
+            keep_parse(raw, number)
+        return number
+
+
+def keep_parse(raw: str, number: Number | None) -> None:
+    """Keep ``raw``'s parse for :func:`parse_number` (the oldest one goes beyond the cap)."""
+    parses = _parses
+    parses[raw] = number
+    if len(parses) > _NUMBER_CACHE:
+        try:
+            oldest = next(iter(parses))
+        except RuntimeError:  # another thread (large bodies are parsed in threads) changed
+            return  # it meanwhile: it evicts too, and the next insertion catches up
+        parses.pop(oldest, None)
+
+
+def unparsed(raws: Iterable[str]) -> list[str]:
+    """The texts of ``raws`` that :func:`parse_number` has not parsed yet and would keep (a
+    text too long to keep is left out: it is parsed where it is used)."""
+    parses = _parses
+    return [raw for raw in raws if raw not in parses and len(raw) <= _CACHED_NUMBER_CHARS]
+
+
+def check_number(raw: str) -> Number | None:
+    """:func:`parse_number` without its cache: phonenumbers' parse and validation."""
     text = raw.strip()
     if not text:
         return None

@@ -98,6 +98,8 @@ def test_the_readme_settings_example_loads() -> None:
         ),
         ({"twosms": {"status_push_format": "xml"}}, "must be form or json"),
         ({"twosms_message_types": {"Standard": "one"}}, "map names to numbers"),
+        ({"number_processes": -1}, "number_processes must be from 0 to 64"),
+        ({"number_processes": "2"}, "number_processes must be"),
     ],
 )
 def test_wrong_settings_are_refused_by_name(data: dict[str, object], message: str) -> None:

@@ -172,3 +172,30 @@ def test_numbers_just_outside_the_fictional_ranges_are_refused() -> None:
 def test_why_a_number_is_refused(raw: str, reason: str) -> None:
     assert parse_number(raw) is None
     assert why_invalid(raw).startswith(reason)
+
+
+def test_parses_are_kept_up_to_the_cache_size_the_oldest_going_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver import sms
+
+    monkeypatch.setattr(sms, "_parses", {})
+    monkeypatch.setattr(sms, "_NUMBER_CACHE", 3)
+    raws = ["+12125550150", "+12125550151", "+12125550152", "+12125550153"]
+    assert sms.unparsed(raws) == raws
+    for raw in raws:
+        parse_number(raw)
+    assert sms.unparsed(raws) == raws[:1]
+    assert len(sms._parses) == 3
+
+
+def test_a_text_too_long_for_any_number_is_parsed_but_never_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver import sms
+
+    monkeypatch.setattr(sms, "_parses", {})
+    long = "+1" + "2" * 200
+    assert parse_number(long) is None
+    assert sms._parses == {}
+    assert sms.unparsed([long]) == []

@@ -847,3 +847,60 @@ def test_form_dictionary_entries_need_brackets_and_an_encoded_plus(client: TestC
     plus = violations(client)[-1]
     assert plus.field == "Contacts.QuickRecipients[ 12345678901]"
     assert plus.expected.startswith("a key whose + is percent-encoded as %2B: a bare + in form")
+
+
+def _email_only(numbers: list[str]) -> dict[str, Any]:
+    # Value 1: email only, so a send to many costs no credits.
+    return {
+        "Contacts": {"QuickRecipients": dict.fromkeys(numbers, 1)},
+        "Content": "hi",
+        "Options": {},
+        "Type": 1,
+    }
+
+
+def test_a_send_of_many_new_numbers_is_checked_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 300 new numbers, about 6 KB: each costs phonenumbers about 85 us, so on the event loop
+    # they would hold up every other client for 25 ms.
+    import asyncio
+
+    from mockserver import sms
+
+    on_loop: list[bool] = []
+    check = sms.check_number
+
+    def recorded(raw: str) -> sms.Number | None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return check(raw)
+
+    monkeypatch.setattr(sms, "check_number", recorded)
+    numbers = [f"+1303{2_000_000 + n:07d}" for n in range(300)]
+    with make_client(Settings(number_processes=0)) as client:
+        response = client.post(SEND, json=_email_only(numbers), headers=auth(client))
+    assert response.status_code == 200, response.text
+    assert len(on_loop) >= 300
+    assert not any(on_loop)
+
+
+@pytest.mark.parametrize(("processes", "area"), [(0, "505"), (2, "602")])
+def test_a_large_send_answers_the_same_with_or_without_helper_processes(
+    processes: int, area: str
+) -> None:
+    numbers = [f"+1{area}{2_000_000 + n:07d}" for n in range(1_100)]
+    bad = f"+1{area}0000000"  # exchange 0xx: not a valid NANP number
+    with make_client(Settings(number_processes=processes)) as client:
+        refused = client.post(SEND, json=_email_only([*numbers, bad]), headers=auth(client))
+        assert refused.status_code == 400
+        assert f"Contacts.QuickRecipients[{bad}]" in refused.text
+        assert refused.text.count("QuickRecipients[") == 1
+        sent = client.post(SEND, json=_email_only(numbers), headers=auth(client))
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["ResponseData"]["Detail"]["NoOfQuickRecipients"] == "1100"
+        kept = journal(client, to=numbers[-1])
+        assert [(m.to, m.country) for m in kept] == [(numbers[-1], "us")]

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from ..callbacks import Push
 from ..config import ProviderSettings, Settings
 from ..contracts import load_contract
-from ..pipeline import Incoming, Operation, path_below_root
+from ..pipeline import OFFLOAD_BYTES, Incoming, Operation, path_below_root
 from ..runtime import Runtime
 from ..store import Message
 from ..store.records import bound_headers
@@ -212,6 +212,9 @@ class ProviderOperation:
     """What every operation of a provider takes from its contract: the operation id, method,
     path and error codes; and the provider's settings.  Subclasses implement the rest of
     :class:`~mockserver.pipeline.Operation`."""
+
+    #: Bodies larger than this are parsed in a worker thread.
+    offload_bytes: int = OFFLOAD_BYTES
 
     def __init__(self, owner: Provider, operation_id: str, max_body: int) -> None:
         self.owner = owner

@@ -1,0 +1,229 @@
+"""The numbers of a large send, checked on the machine's other cores as well as its own.
+
+phonenumbers is pure Python: checking one number the mock has not seen (parse, region,
+validity) costs about 85 µs on a 2-core AMD EPYC, so there a 2sms send naming 10,000 new
+numbers spent 0.83 s of its 1.13 s answer in it (``bench/store_bounds.py``, big_send).  A
+send with at least :data:`AHEAD_MIN` numbers that :func:`~mockserver.sms.parse_number` does
+not keep yet is cut into chunks of :data:`CHUNK`: helper processes take chunks from the
+front while the request's own thread takes them from the back, and each result goes into
+parse_number's cache, where the contract's format check and the rules then find it.  The
+results are parse_number's own, computed by the same function
+(:func:`~mockserver.sms.check_number`).
+
+A helper is a Python process running :func:`serve_helper`: it reads a chunk as one line of JSON on
+its standard input and writes the parses as one line on its standard output.  Not
+``multiprocessing``: its ``spawn`` start method imports the parent's ``__main__`` again in
+each child, and an embedding script without an ``if __name__ == "__main__"`` guard would run
+again there, a second server included; ``fork`` copies a process that has threads.  A
+helper is started by the first send that needs it and kept until the server stops; it
+leaves when its standard input closes, so also when the server is killed (``kill -9``).
+While it starts, the request's thread works alone, so a send never waits for one to start.
+``number_processes = 0`` turns them off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Collection
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from .sms import Number, check_number, keep_parse, unparsed
+
+__all__ = [
+    "AHEAD_MIN",
+    "CHUNK",
+    "MAX_PROCESSES",
+    "default_processes",
+    "parse_ahead",
+    "serve_helper",
+    "stop_helpers",
+]
+
+#: Fewer new numbers than this are left to :func:`~mockserver.sms.parse_number` (about 85 ms
+#: of work at most).
+AHEAD_MIN = 1_000
+#: Numbers per chunk handed out (about 20 ms of work): small enough that the request's
+#: thread and the helpers finish close together.
+CHUNK = 250
+#: Numbers this thread checks between two chances it gives the other threads (about 1.4 ms).
+_YIELD_EVERY = 16
+#: Helper processes at most, whatever the machine.
+MAX_PROCESSES = 4
+#: At most this many numbers are checked ahead: the cache keeps 16,384, and numbers checked
+#: ahead then evicted would be checked twice.
+AHEAD_MAX = 16_000
+
+# A parsed number as it crosses the process boundary: Number's fields in order, or None for
+# a number that is not valid.
+_Row = list[Any] | None
+#: A helper imports this package from where the server found it, whatever its sys.path.
+_HELPER = [sys.executable, "-c", "from mockserver.number_pool import serve_helper; serve_helper()"]
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class _Helper:
+    """One helper process, used by one thread at a time (``lock``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def check(self, chunk: list[str]) -> list[_Row] | None:
+        """The rows of ``chunk``, or None if the helper could not answer (it is then
+        stopped, and started afresh next time)."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            self.stop()
+            path = os.environ.get("PYTHONPATH")
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, path]))}
+            process = self.process = subprocess.Popen(
+                _HELPER,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                # Out of the terminal's process group: Ctrl-C stops the server, which closes
+                # the helpers' input; they are not interrupted mid-line themselves.
+                start_new_session=True,
+            )
+        stdin, stdout = process.stdin, process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        try:
+            stdin.write(orjson.dumps(chunk) + b"\n")
+            stdin.flush()
+            line = stdout.readline()
+            rows: list[_Row] = orjson.loads(line)
+        except (OSError, ValueError):  # died, or answered garbage: not to be trusted again
+            self.stop()
+            return None
+        if type(rows) is not list or len(rows) != len(chunk):
+            self.stop()
+            return None
+        return rows
+
+    def stop(self) -> None:
+        """End the process: its input closed, it leaves (killed if it has not within 1 s)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # a dead helper leaves a broken pipe
+                    pipe.close()
+        try:
+            process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_helpers: list[_Helper] = []
+_helpers_lock = threading.Lock()
+
+
+def stop_helpers() -> None:
+    """Stop every helper, once each has finished the send it works on (a helper starts
+    again when a send needs it).  Run at exit."""
+    with _helpers_lock:
+        helpers = list(_helpers)
+    for helper in helpers:
+        with helper.lock:
+            helper.stop()
+
+
+atexit.register(stop_helpers)
+
+
+def default_processes() -> int:
+    """Helpers when the setting is unset: one fewer than the cores this process may use (the
+    request's own thread takes one), at most :data:`MAX_PROCESSES`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(cores - 1, MAX_PROCESSES))
+
+
+def parse_ahead(raws: Collection[str], processes: int | None) -> None:
+    """Check the numbers of ``raws`` not yet kept by parse_number, with up to ``processes``
+    helpers (None: :func:`default_processes`), and keep their parses.
+
+    Does nothing for fewer than :data:`AHEAD_MIN` new numbers, or without helpers.  Blocks
+    until every chunk is checked: call it off the event loop.  Helpers busy with another
+    send are left out; a chunk a helper fails on is left to parse_number, which checks what
+    is not kept.
+    """
+    count = default_processes() if processes is None else processes
+    if count < 1 or len(raws) < AHEAD_MIN:
+        return
+    new = unparsed(raws)[:AHEAD_MAX]
+    if len(new) < AHEAD_MIN:
+        return
+    chunks = deque(new[i : i + CHUNK] for i in range(0, len(new), CHUNK))
+    with _helpers_lock:
+        _helpers.extend(_Helper() for _ in range(count - len(_helpers)))
+        free = [helper for helper in _helpers[:count] if helper.lock.acquire(blocking=False)]
+    feeders = [threading.Thread(target=_feed, args=(helper, chunks)) for helper in free]
+    for feeder in feeders:
+        feeder.start()
+    # The helpers take chunks from the front, this thread from the back.
+    while True:
+        try:
+            chunk = chunks.pop()
+        except IndexError:
+            break
+        for i, raw in enumerate(chunk, 1):
+            keep_parse(raw, check_number(raw))
+            if not i % _YIELD_EVERY:
+                # Let the event loop's thread (and a feeder) have the interpreter now rather
+                # than at the next forced switch (5 ms; every thread in turn waits for it).
+                time.sleep(0)
+    for feeder in feeders:
+        feeder.join()
+
+
+def _feed(helper: _Helper, chunks: deque[list[str]]) -> None:
+    try:
+        while True:
+            try:
+                chunk = chunks.popleft()
+            except IndexError:
+                return
+            rows = helper.check(chunk)
+            if rows is None:
+                return
+            for raw, row in zip(chunk, rows, strict=True):
+                keep_parse(raw, None if row is None else Number(*row[:5]))
+    finally:
+        helper.lock.release()
+
+
+def serve_helper(source: IO[bytes] | None = None, sink: IO[bytes] | None = None) -> None:
+    """A helper's work (standard input and output by default): answer each line of numbers
+    with a line of their parses, until the server closes the pipe."""
+    if source is None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    source = source or sys.stdin.buffer
+    sink = sink or sys.stdout.buffer
+    for line in source:
+        rows: list[_Row] = []
+        for raw in orjson.loads(line):
+            number = check_number(raw)
+            rows.append(
+                None
+                if number is None
+                else [number.e164, number.country_code, number.national, number.region, number.test]
+            )
+        sink.write(orjson.dumps(rows) + b"\n")
+        sink.flush()

@@ -1,0 +1,110 @@
+"""Checking a large send's numbers in helper processes: the same parses, whatever happens
+to the helpers."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from mockserver import number_pool
+from mockserver.number_pool import AHEAD_MIN, parse_ahead, serve_helper, stop_helpers
+from mockserver.sms import check_number, parse_number, unparsed
+
+
+def _numbers(area: str, count: int) -> list[str]:
+    """``count`` numbers of a NANP area code, none of them parsed before (each test its own
+    area code: the cache is the process's), every 7th one not valid (exchange 0xx)."""
+    return [
+        f"+1{area}0{n:06d}" if n % 7 == 0 else f"+1{area}{2_000_000 + n:07d}" for n in range(count)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_helpers() -> Iterator[None]:
+    stop_helpers()
+    yield
+    stop_helpers()
+
+
+def test_a_helper_answers_a_line_of_numbers_with_a_line_of_parses() -> None:
+    line = b'["+12125550150", "+447700900123", "+12120000000", "nonsense"]\n'
+    helper = subprocess.run(
+        number_pool._HELPER, input=line, capture_output=True, check=True, timeout=60
+    )
+    assert orjson.loads(helper.stdout) == [
+        ["+12125550150", 1, "2125550150", "us", True],
+        ["+447700900123", 44, "7700900123", "gb", True],
+        None,
+        None,
+    ]
+    assert helper.stdout.endswith(b"\n")
+    assert helper.stderr == b""
+
+
+def test_serve_helper_reads_until_its_input_closes() -> None:
+    sink = io.BytesIO()
+    serve_helper(io.BytesIO(b'["+12125550150"]\n["x"]\n'), sink)
+    assert sink.getvalue() == b'[["+12125550150",1,"2125550150","us",true]]\n[null]\n'
+
+
+def test_numbers_checked_ahead_are_parse_numbers_own() -> None:
+    raws = _numbers("646", AHEAD_MIN + 500)
+    parse_ahead(raws, 1)
+    assert unparsed(raws) == []
+    assert [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
+    assert sum(parse_number(raw) is None for raw in raws) == len(raws[::7])
+
+
+def test_without_helpers_or_with_few_numbers_nothing_is_checked_ahead() -> None:
+    off = _numbers("718", AHEAD_MIN)
+    parse_ahead(off, 0)
+    assert unparsed(off) == off
+    few = _numbers("917", AHEAD_MIN - 1)
+    parse_ahead(few, 1)
+    assert unparsed(few) == few
+
+
+def test_a_helper_that_fails_leaves_its_numbers_to_parse_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A helper that reads its first line and exits without answering.
+    monkeypatch.setattr(
+        number_pool, "_HELPER", [sys.executable, "-c", "import sys; sys.stdin.readline()"]
+    )
+    raws = _numbers("347", AHEAD_MIN + 500)
+    parse_ahead(raws, 2)
+    # What the helpers did not check is checked in the calling thread, when asked for.
+    assert [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
+    # And a working helper is started again afterwards.
+    monkeypatch.undo()
+    again = _numbers("929", AHEAD_MIN)
+    parse_ahead(again, 1)
+    assert unparsed(again) == []
+    assert [parse_number(raw) for raw in again] == [check_number(raw) for raw in again]
+
+
+def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A helper whose every parse is marked (region "zz"), to see who checked what.
+    fake = (
+        "import sys, json\n"
+        "for line in sys.stdin:\n"
+        "    n = len(json.loads(line))\n"
+        "    print(json.dumps([['+10000000000', 1, '0000000000', 'zz', False]] * n), flush=True)\n"
+    )
+    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", fake])
+    raws = _numbers("206", AHEAD_MIN * 4)
+    parse_ahead(raws, 1)
+    regions = [number.region if number else None for number in map(parse_number, raws)]
+    by_helper = [i for i, region in enumerate(regions) if region == "zz"]
+    assert by_helper, "the helper checked no chunk"
+    assert by_helper == list(range(len(by_helper)))  # a front run of whole chunks
+    assert len(by_helper) % number_pool.CHUNK == 0
+    rest = raws[len(by_helper) :]
+    assert [parse_number(raw) for raw in rest] == [check_number(raw) for raw in rest]
