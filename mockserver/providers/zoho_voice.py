@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from ..callbacks import Push
 from ..charsets import CharsetError, decode
 from ..config import Settings
-from ..errors import FieldProblem, unknown_member
+from ..errors import NEAR_MISSES_CHECKED, FieldProblem, unknown_member
 from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
 from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
@@ -351,10 +351,16 @@ class SendSms(ProviderOperation):
         # otherwise silently turn an MMS into an SMS.
         sms = fields.get("sms_data")
         if isinstance(sms, dict):
+            extra = [(key, value) for key, value in sms.items() if key not in self._sms_fields]
             unknown += [
-                unknown_member(f"sms_data.{key}", value, "sms_data", self._sms_fields)
-                for key, value in sms.items()
-                if key not in self._sms_fields
+                unknown_member(
+                    f"sms_data.{key}",
+                    value,
+                    "sms_data",
+                    self._sms_fields,
+                    guess=i < NEAR_MISSES_CHECKED,
+                )
+                for i, (key, value) in enumerate(extra)
             ]
         if problems:
             raise Reject("invalid_request", problems)
