@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -83,32 +84,27 @@ class _Helper:
         """The rows of ``chunk``, or None if the helper could not answer (it is then
         stopped, and started afresh next time)."""
         process = self.process
-        if process is None or process.poll() is not None:
+        fresh = process is None or process.poll() is not None
+        if fresh:
             self.stop()
-            path = os.environ.get("PYTHONPATH")
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, path]))}
-            process = self.process = subprocess.Popen(
-                _HELPER,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=env,
-                # Out of the terminal's process group: Ctrl-C stops the server, which closes
-                # the helpers' input; they are not interrupted mid-line themselves.
-                start_new_session=True,
-            )
-        stdin, stdout = process.stdin, process.stdout
-        assert stdin is not None
-        assert stdout is not None
+            try:
+                process = self.process = _start()
+            except OSError as exc:  # no interpreter to start (an embedded Python)
+                _give_up(f"could not start one ({exc})")
+                return None
+        assert process is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         try:
-            stdin.write(orjson.dumps(chunk) + b"\n")
-            stdin.flush()
-            line = stdout.readline()
-            rows: list[_Row] = orjson.loads(line)
-        except (OSError, ValueError):  # died, or answered garbage: not to be trusted again
+            process.stdin.write(orjson.dumps(chunk) + b"\n")
+            process.stdin.flush()
+            rows: list[_Row] = orjson.loads(process.stdout.readline())
+            if type(rows) is not list or len(rows) != len(chunk):
+                raise ValueError("a line that is not one parse per number")
+        except (OSError, ValueError) as exc:  # died, or answered garbage: not trusted again
             self.stop()
-            return None
-        if type(rows) is not list or len(rows) != len(chunk):
-            self.stop()
+            if fresh:  # it never answered: it cannot start here (its error is on stderr)
+                _give_up(f"a new one did not answer ({exc})")
             return None
         return rows
 
@@ -130,13 +126,45 @@ class _Helper:
 
 _helpers: list[_Helper] = []
 _helpers_lock = threading.Lock()
+#: Why helpers are not used in this process any more, once one could not start.
+_gave_up: str | None = None
+_log = logging.getLogger("mockserver")
+
+
+def _start() -> subprocess.Popen[bytes]:
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, path]))}
+    return subprocess.Popen(
+        _HELPER,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        # Out of the terminal's process group: Ctrl-C stops the server, which closes the
+        # helpers' input; they are not interrupted mid-line themselves.
+        start_new_session=True,
+    )
+
+
+def _give_up(why: str) -> None:
+    """Stop using helpers in this process (each large send would otherwise try to start one
+    and fail again); said once, in the log."""
+    global _gave_up
+    if _gave_up is None:
+        _gave_up = why
+        _log.warning(
+            "sms-mockserver: number helper processes are off: %s; large 2sms sends check "
+            "their numbers in one thread",
+            why,
+        )
 
 
 def stop_helpers() -> None:
     """Stop every helper, once each has finished the send it works on (a helper starts
-    again when a send needs it).  Run at exit."""
+    again when a send needs it, even after one could not start).  Run at exit."""
+    global _gave_up
     with _helpers_lock:
         helpers = list(_helpers)
+        _gave_up = None
     for helper in helpers:
         with helper.lock:
             helper.stop()
@@ -165,7 +193,7 @@ def parse_ahead(raws: Collection[str], processes: int | None) -> None:
     is not kept.
     """
     count = default_processes() if processes is None else processes
-    if count < 1 or len(raws) < AHEAD_MIN:
+    if count < 1 or len(raws) < AHEAD_MIN or _gave_up is not None:
         return
     new = unparsed(raws)[:AHEAD_MAX]
     if len(new) < AHEAD_MIN:

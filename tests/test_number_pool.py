@@ -4,9 +4,11 @@ to the helpers."""
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -69,23 +71,48 @@ def test_without_helpers_or_with_few_numbers_nothing_is_checked_ahead() -> None:
     assert unparsed(few) == few
 
 
-def test_a_helper_that_fails_leaves_its_numbers_to_parse_number(
+def test_a_helper_that_dies_leaves_its_numbers_to_parse_number(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A helper that reads its first line and exits without answering.
-    monkeypatch.setattr(
-        number_pool, "_HELPER", [sys.executable, "-c", "import sys; sys.stdin.readline()"]
+    # A helper that answers its first line, then exits.
+    once = (
+        "import io, sys\n"
+        "from mockserver.number_pool import serve_helper\n"
+        "serve_helper(io.BytesIO(sys.stdin.buffer.readline()), sys.stdout.buffer)\n"
     )
-    raws = _numbers("347", AHEAD_MIN + 500)
-    parse_ahead(raws, 2)
-    # What the helpers did not check is checked in the calling thread, when asked for.
+    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", once])
+    raws = _numbers("347", AHEAD_MIN * 4)
+    parse_ahead(raws, 1)
+    # What the helper did not check is checked in the calling thread, when asked for.
     assert [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
-    # And a working helper is started again afterwards.
+    assert number_pool._gave_up is None  # it did answer once: it is started again
+    # The next large send starts a helper again.
     monkeypatch.undo()
     again = _numbers("929", AHEAD_MIN)
     parse_ahead(again, 1)
     assert unparsed(again) == []
     assert [parse_number(raw) for raw in again] == [check_number(raw) for raw in again]
+
+
+def test_helpers_that_cannot_start_are_given_up_once_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    starts = tmp_path / "starts"
+    failing = f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(1)"
+    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", failing])
+    first, second = _numbers("412", AHEAD_MIN), _numbers("614", AHEAD_MIN)
+    with caplog.at_level(logging.WARNING, logger="mockserver"):
+        parse_ahead(first, 1)
+        parse_ahead(second, 1)
+    assert starts.read_text() == "x"  # the second send did not try again
+    (warning,) = [r.getMessage() for r in caplog.records if "number helper" in r.getMessage()]
+    assert "a new one did not answer" in warning
+    assert [parse_number(raw) for raw in first + second] == [
+        check_number(raw) for raw in first + second
+    ]
+    stop_helpers()  # a fresh start tries again
+    parse_ahead(_numbers("713", AHEAD_MIN), 1)
+    assert starts.read_text() == "xx"
 
 
 def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
