@@ -26,6 +26,16 @@ def _numbers(area: str, count: int) -> list[str]:
     ]
 
 
+def _helper_runs(monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """Helpers run ``source`` (Python) instead of the real helper."""
+    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", source])
+
+
+def _as_parse_number_checks(raws: list[str]) -> bool:
+    """Whether every kept parse of ``raws`` is what parse_number's own check gives."""
+    return [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_helpers() -> Iterator[None]:
     stop_helpers()
@@ -58,7 +68,7 @@ def test_numbers_checked_ahead_are_parse_numbers_own() -> None:
     raws = _numbers("646", AHEAD_MIN + 500)
     parse_ahead(raws, 1)
     assert unparsed(raws) == []
-    assert [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
+    assert _as_parse_number_checks(raws)
     assert sum(parse_number(raw) is None for raw in raws) == len(raws[::7])
 
 
@@ -80,18 +90,18 @@ def test_a_helper_that_dies_leaves_its_numbers_to_parse_number(
         "from mockserver.number_pool import serve_helper\n"
         "serve_helper(io.BytesIO(sys.stdin.buffer.readline()), sys.stdout.buffer)\n"
     )
-    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", once])
+    _helper_runs(monkeypatch, once)
     raws = _numbers("347", AHEAD_MIN * 4)
     parse_ahead(raws, 1)
     # What the helper did not check is checked in the calling thread, when asked for.
-    assert [parse_number(raw) for raw in raws] == [check_number(raw) for raw in raws]
+    assert _as_parse_number_checks(raws)
     assert number_pool._gave_up is None  # it did answer once: it is started again
     # The next large send starts a helper again.
     monkeypatch.undo()
     again = _numbers("929", AHEAD_MIN)
     parse_ahead(again, 1)
     assert unparsed(again) == []
-    assert [parse_number(raw) for raw in again] == [check_number(raw) for raw in again]
+    assert _as_parse_number_checks(again)
 
 
 def test_helpers_that_cannot_start_are_given_up_once_with_a_warning(
@@ -99,7 +109,7 @@ def test_helpers_that_cannot_start_are_given_up_once_with_a_warning(
 ) -> None:
     starts = tmp_path / "starts"
     failing = f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(1)"
-    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", failing])
+    _helper_runs(monkeypatch, failing)
     first, second = _numbers("412", AHEAD_MIN), _numbers("614", AHEAD_MIN)
     with caplog.at_level(logging.WARNING, logger="mockserver"):
         parse_ahead(first, 1)
@@ -107,9 +117,7 @@ def test_helpers_that_cannot_start_are_given_up_once_with_a_warning(
     assert starts.read_text() == "x"  # the second send did not try again
     (warning,) = [r.getMessage() for r in caplog.records if "number helper" in r.getMessage()]
     assert "a new one did not answer" in warning
-    assert [parse_number(raw) for raw in first + second] == [
-        check_number(raw) for raw in first + second
-    ]
+    assert _as_parse_number_checks(first + second)
     stop_helpers()  # a fresh start tries again
     parse_ahead(_numbers("713", AHEAD_MIN), 1)
     assert starts.read_text() == "xx"
@@ -125,7 +133,7 @@ def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
         "    n = len(json.loads(line))\n"
         "    print(json.dumps([['+10000000000', 1, '0000000000', 'zz', False]] * n), flush=True)\n"
     )
-    monkeypatch.setattr(number_pool, "_HELPER", [sys.executable, "-c", fake])
+    _helper_runs(monkeypatch, fake)
     raws = _numbers("206", AHEAD_MIN * 4)
     parse_ahead(raws, 1)
     regions = [number.region if number else None for number in map(parse_number, raws)]
@@ -134,4 +142,4 @@ def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
     assert by_helper == list(range(len(by_helper)))  # a front run of whole chunks
     assert len(by_helper) % number_pool.CHUNK == 0
     rest = raws[len(by_helper) :]
-    assert [parse_number(raw) for raw in rest] == [check_number(raw) for raw in rest]
+    assert _as_parse_number_checks(rest)
