@@ -219,11 +219,21 @@ def test_a_2sms_recurring_send_makes_its_occurrences_as_the_clock_passes_them() 
         assert len(journal(c, namespace="life")) == 5  # OccurrencesEnd: five in all
 
 
-def test_a_future_recurring_send_is_scheduled_and_repeats_follow_each_occurrence() -> None:
+@pytest.mark.parametrize("whole", [int, float], ids=["ints", "whole-floats"])
+def test_a_future_recurring_send_is_scheduled_and_repeats_follow_each_occurrence(
+    whole: type,
+) -> None:
+    # JSON Schema's integer, and Json.NET's int, take 2.0 as 2: the same schedule.
     with TestClient(create_app()) as c:
         clock(c, set=MONDAY_8)
-        recurring = {"RecDateToSend": "2030-03-19T09:30:00Z", "Range": 1, "OccurrencesEnd": 2}
-        repeat = {"Frequency": 15, "Repetitions": 2}  # 15 minutes apart, twice more
+        recurring = {
+            "RecDateToSend": "2030-03-19T09:30:00Z",
+            "Range": whole(1),
+            "OccurrencesEnd": whole(2),
+            "PatternScheduleDays": whole(0),
+        }
+        # 15 minutes apart, twice more
+        repeat = {"Frequency": whole(15), "Repetitions": whole(2)}
         twosms(c, {"RecurringOptions": recurring, "Repeat": repeat}, Type=2)
         (first,) = journal(c, namespace="life")
         assert (first.status, first.scheduled_at) == ("scheduled", "2030-03-19T09:30:00Z")

@@ -88,13 +88,20 @@ def _offset(iso: str) -> float:
     return offset.total_seconds() if offset else 0.0
 
 
+def _whole(options: Mapping[str, Any], name: str) -> int:
+    """An integer option, 0 when absent or null.  The contract's ``integer`` admits ``2.0``
+    (JSON Schema counts a number with no fraction as an integer, and Json.NET binds it to
+    an ``int``), which Python keeps as a float: ``range`` and ``&`` refuse floats."""
+    return int(options.get(name) or 0)
+
+
 def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settings) -> None:
     """Refuse values of the recurrence and repeat options the readings above cannot apply
     (a business rule: the contract allows any int32)."""
     problems: list[FieldProblem] = []
     rec = options.get("RecurringOptions") if recurring else None
     if rec:
-        days = rec.get("PatternScheduleDays") or 0
+        days = _whole(rec, "PatternScheduleDays")
         if not 0 <= days <= ALL_DAYS:
             problems.append(
                 FieldProblem(
@@ -105,7 +112,7 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
                 )
             )
         ranges = settings.provider(TwoSmsSettings).recurrence_ranges
-        end = rec.get("Range") or 0
+        end = _whole(rec, "Range")
         if end not in ranges.values():
             named = ", ".join(f"{number} ({name})" for name, number in ranges.items())
             problems.append(
@@ -115,7 +122,7 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
                     f"one of {named} (setting [twosms] recurrence_ranges)",
                 )
             )
-        elif end == ranges["OccurrenceCount"] and (rec.get("OccurrencesEnd") or 0) < 1:
+        elif end == ranges["OccurrenceCount"] and _whole(rec, "OccurrencesEnd") < 1:
             problems.append(
                 FieldProblem(
                     f"{_RECURRING}.OccurrencesEnd",
@@ -125,10 +132,10 @@ def check_schedule(options: Mapping[str, Any], recurring: bool, settings: Settin
             )
     repeat = options.get("Repeat")
     if repeat:
-        times = repeat.get("Repetitions") or 0
+        times = _whole(repeat, "Repetitions")
         if times < 0:
             problems.append(FieldProblem(f"{_REPEAT}.Repetitions", times, "0 or more"))
-        elif times and (repeat.get("Frequency") or 0) < 1:
+        elif times and _whole(repeat, "Frequency") < 1:
             problems.append(
                 FieldProblem(
                     f"{_REPEAT}.Frequency",
@@ -184,9 +191,9 @@ def _recurrence(
     settings: Settings,
 ) -> Recurrence | None:
     repeat = options.get("Repeat") or {}
-    repeats = repeat.get("Repetitions") or 0
+    repeats = _whole(repeat, "Repetitions")
     unit = settings.provider(TwoSmsSettings).repeat_frequency_seconds
-    every = (repeat.get("Frequency") or 0) * unit
+    every = _whole(repeat, "Frequency") * unit
     rec = options.get("RecurringOptions") if recurring else None
     if not rec:
         if not repeats:
@@ -196,12 +203,12 @@ def _recurrence(
     first = rec.get("RecDateToSend") or when
     start = max(epoch(first), 0.0) if first else now
     ranges = settings.provider(TwoSmsSettings).recurrence_ranges
-    end = rec.get("Range") or 0
+    end = _whole(rec, "Range")
     recurrence = Recurrence(
         start,
         utc_offset=_offset(first) if first else 0.0,
-        weekdays=weekdays_of_flags(rec.get("PatternScheduleDays") or 0),
-        count=rec.get("OccurrencesEnd") if end == ranges["OccurrenceCount"] else None,
+        weekdays=weekdays_of_flags(_whole(rec, "PatternScheduleDays")),
+        count=_whole(rec, "OccurrencesEnd") if end == ranges["OccurrenceCount"] else None,
         until=expire_at if end == ranges["EndByDate"] else None,
         repeats=repeats,
         repeat_every=every,
