@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import number_pool
 from .access import admin_authorized
 from .admin_openapi import admin_document
 from .admin_params import (
@@ -94,6 +95,7 @@ def admin_routes(
                 "store": await store.usage(),
                 "lifecycle": lifecycle.usage(),
                 "callbacks": callbacks.usage(),
+                "number_helpers": number_pool.usage(settings.number_processes),
             }
         )
 

@@ -141,6 +141,16 @@ SCHEMAS: dict[str, Schema] = {
                     "dropped": COUNT,
                 }
             ),
+            "number_helpers": obj(
+                {
+                    "running": COUNT,
+                    "limit": COUNT,
+                    "off": nullable(STRING),
+                },
+                description="Processes that check a large 2sms send's new numbers "
+                "(setting number_processes); `off` says why they are not used, once one "
+                "could not start.",
+            ),
         }
     ),
     "StoreUsage": obj(

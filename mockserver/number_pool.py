@@ -49,6 +49,7 @@ __all__ = [
     "parse_ahead",
     "serve_helper",
     "stop_helpers",
+    "usage",
 ]
 
 #: Fewer new numbers than this are left to :func:`~mockserver.sms.parse_number` (about 85 ms
@@ -171,6 +172,15 @@ def stop_helpers() -> None:
 
 
 atexit.register(stop_helpers)
+
+
+def usage(processes: int | None) -> dict[str, Any]:
+    """What ``/_mock/health`` shows of the helpers, for the setting ``processes``: how many
+    run, the most that may, and why they are off (None when they are not)."""
+    with _helpers_lock:
+        running = sum(h.process is not None and h.process.poll() is None for h in _helpers)
+    limit = default_processes() if processes is None else processes
+    return {"running": running, "limit": limit, "off": _gave_up}
 
 
 def default_processes() -> int:

@@ -13,9 +13,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mockserver import number_pool
+from mockserver import Settings, number_pool
 from mockserver.number_pool import AHEAD_MIN, parse_ahead, serve_helper, stop_helpers
 from mockserver.sms import check_number, parse_number, unparsed
+
+from .conftest import make_client
 
 
 def _numbers(area: str, count: int) -> list[str]:
@@ -143,3 +145,22 @@ def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
     assert len(by_helper) % number_pool.CHUNK == 0
     rest = raws[len(by_helper) :]
     assert _as_parse_number_checks(rest)
+
+
+def test_health_shows_the_helpers_running_their_limit_and_why_they_are_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with make_client(Settings(number_processes=1)) as client:
+        assert client.get("/_mock/health").json()["number_helpers"] == {
+            "running": 0,
+            "limit": 1,
+            "off": None,
+        }
+        parse_ahead(_numbers("480", AHEAD_MIN), 1)
+        assert client.get("/_mock/health").json()["number_helpers"]["running"] == 1
+        stop_helpers()
+        _helper_runs(monkeypatch, "raise SystemExit(1)")
+        parse_ahead(_numbers("520", AHEAD_MIN), 1)
+        helpers = client.get("/_mock/health").json()["number_helpers"]
+    assert helpers["running"] == 0
+    assert helpers["off"].startswith("a new one did not answer")
