@@ -67,7 +67,7 @@ def _count(pair: Pair, target: str, requests: int, without: str | None) -> int:
 
 def _without(step: str) -> None:
     """Take one step out of the mock (for ``--without``): a measuring variant, never served."""
-    from mockserver import pipeline
+    from mockserver import exchange, pipeline
     from mockserver.providers.common import Provider
     from mockserver.store.memory import MemoryStore
     from mockserver.store.records import Message, Submission
@@ -91,7 +91,7 @@ def _without(step: str) -> None:
 
         def bare_hooks(endpoint: pipeline.Endpoint, *args: Any, **kwargs: Any) -> None:
             made(endpoint, *args, **kwargs)
-            endpoint.hooks = pipeline.Hooks()
+            endpoint.hooks = exchange.Hooks()
 
         pipeline.Endpoint.__init__ = bare_hooks  # type: ignore[method-assign, assignment]
 

@@ -18,11 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .access import HostCheck
 from .admin import admin_routes
+from .body import BodyDeadlines
 from .callbacks import Callbacks
 from .config import Settings
+from .exchange import Hooks
 from .faults import FaultEngine
 from .lifecycle import Lifecycle
-from .pipeline import BodyDeadlines, Endpoint, Hooks, path_below_root
+from .pipeline import Endpoint, path_below_root
 from .providers import PROVIDERS
 from .runtime import Runtime
 from .store import MemoryStore, Store
@@ -44,7 +46,7 @@ def create_app(
     shutdown, and runs the runtime's task group in between.  The store is
     ``app.state.store``, the settings ``app.state.settings``, the runtime (clocks, the
     seeded random source, background tasks) ``app.state.runtime``, and the fault seams every
-    provider operation runs through ``app.state.hooks`` (:class:`~mockserver.pipeline.Hooks`).
+    provider operation runs through ``app.state.hooks`` (:class:`~mockserver.exchange.Hooks`).
     """
     settings = settings or Settings()
     store = store if store is not None else MemoryStore(settings.store_limits())

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .config import Settings
-from .errors import FieldProblem, MockServerError
+from .errors import FieldProblem, MockServerError, Reject
+from .exchange import Answer, Point
 from .handle import new_namespace
-from .pipeline import Answer, Point, Reject
 from .providers.zoho_settings import ZohoSettings
 from .server import MockServer
 from .strategies import FORMAT_STRATEGIES

@@ -132,3 +132,34 @@ def _kind(value: Any) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Shared outcomes whose problems are the client's breach of the contract (recorded).
+CONTRACT_OUTCOMES = frozenset({"invalid_request", "unauthorized", "unsupported_media_type"})
+
+
+class Reject(Exception):
+    """A refused request: a shared outcome, the field problems behind it, and a detail.
+
+    ``violation`` says whether the problems break the contract (and are recorded); by
+    default they do for ``invalid_request``, ``unauthorized`` and ``unsupported_media_type``.
+    ``status`` overrides the provider's HTTP status for the outcome; ``headers`` are added.
+    """
+
+    def __init__(
+        self,
+        outcome: str,
+        problems: Sequence[FieldProblem] = (),
+        *,
+        detail: str = "",
+        status: int | None = None,
+        violation: bool | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(outcome, detail or "; ".join(map(str, problems)))
+        self.outcome = outcome
+        self.problems = tuple(problems)
+        self.detail = detail
+        self.status = status
+        self.violation = outcome in CONTRACT_OUTCOMES if violation is None else violation
+        self.headers = tuple(headers)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MockServerError
-from .pipeline import CUTS, Outcome, Point
+from .exchange import Outcome, Point
+from .pipeline import CUTS
 from .readings import parse_duration, whole_number
 from .runtime import Runtime
 

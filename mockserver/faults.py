@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
-from .errors import FieldProblem
+from .errors import FieldProblem, Reject
+from .exchange import Answer, Outcome, Point
 from .fault_rules import (
     FAULT_HEADER,
     FIRED_KEPT,
@@ -48,7 +49,6 @@ from .fault_rules import (
     parse_fault,
     retry_after,
 )
-from .pipeline import Answer, Outcome, Point, Reject
 from .runtime import Runtime
 from .store import Store
 

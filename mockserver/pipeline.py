@@ -20,41 +20,43 @@ the contract (no credential, wrong content type, a bad body, a bad field, a rule
 fields), and every ignored member of every request, are recorded; refusals caused by the
 mock's state or settings (an unknown or expired token, a country a setting excludes, no
 credit left, a full store) are not contract violations and are not recorded.
+
+What the steps hand each other is in :mod:`mockserver.exchange`, the bounded body read in
+:mod:`mockserver.body`, and :class:`~mockserver.errors.Reject` in :mod:`mockserver.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Sequence
 
 from starlette.types import Receive, Scope, Send
 
+from .body import BodyDeadlines, has_body, read_body
 from .callbacks import CALLBACK_HEADER
-from .errors import FieldProblem, StoreFullError
+from .errors import FieldProblem, Reject, StoreFullError
+from .exchange import (
+    Accounts,
+    Answer,
+    Context,
+    Hooks,
+    Incoming,
+    Operation,
+    Outcome,
+    Point,
+)
 from .runtime import Runtime
-from .store import DEFAULT_NAMESPACE, SHARED, Store, Submission, Violation
+from .store import DEFAULT_NAMESPACE, SHARED, Store, Violation
 from .store.records import RecordBounds, bound_value
 
 __all__ = [
     "CONNECTION_EXTENSION",
     "CUTS",
+    "MAX_VIOLATIONS_PER_REQUEST",
     "NAMESPACE_HEADER",
     "OFFLOAD_BYTES",
-    "Accounts",
-    "Answer",
-    "BodyDeadlines",
     "ConnectionFaultError",
-    "Context",
     "Endpoint",
-    "Hooks",
-    "Incoming",
-    "Operation",
-    "Outcome",
-    "Principal",
-    "Reject",
     "path_below_root",
 ]
 
@@ -75,252 +77,6 @@ OFFLOAD_BYTES = 64 * 1024
 #: 20,000 unknown form keys would otherwise cost 20,000 records (on the event loop) to keep
 #: the last 1,000 of them.
 MAX_VIOLATIONS_PER_REQUEST = 100
-
-#: Shared outcomes whose problems are the client's breach of the contract (recorded).
-CONTRACT_OUTCOMES = frozenset({"invalid_request", "unauthorized", "unsupported_media_type"})
-
-T = TypeVar("T")
-
-
-# Not frozen: these are made for every request, and a frozen dataclass's __init__ costs an
-# object.__setattr__ per field.
-@dataclass(slots=True)
-class Incoming:
-    """A request as a provider sees it: method, path, query and headers (lower-case names,
-    the first value of each), with no socket behind it."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-
-
-@dataclass(slots=True)
-class Principal:
-    """Who sent a request: the account it acts for, and the namespace its credential
-    implies when the request names none (never the secret itself)."""
-
-    account: str
-    namespace: str | None = None
-
-
-class Reject(Exception):
-    """A refused request: a shared outcome, the field problems behind it, and a detail.
-
-    ``violation`` says whether the problems break the contract (and are recorded); by
-    default they do for ``invalid_request``, ``unauthorized`` and ``unsupported_media_type``.
-    ``status`` overrides the provider's HTTP status for the outcome; ``headers`` are added.
-    """
-
-    def __init__(
-        self,
-        outcome: str,
-        problems: Sequence[FieldProblem] = (),
-        *,
-        detail: str = "",
-        status: int | None = None,
-        violation: bool | None = None,
-        headers: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(outcome, detail or "; ".join(map(str, problems)))
-        self.outcome = outcome
-        self.problems = tuple(problems)
-        self.detail = detail
-        self.status = status
-        self.violation = outcome in CONTRACT_OUTCOMES if violation is None else violation
-        self.headers = tuple(headers)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What ``rules`` decided for an accepted request.
-
-    ``body`` is the provider's answer as data (``render`` turns it into bytes);
-    ``submission`` is stored before the answer is sent (its ``response`` is set to the
-    rendered bytes); ``undo`` runs if the store refuses it (a credit refund); ``then`` runs
-    once it is stored (a post-accept fault changing the messages' status).
-    """
-
-    body: Any
-    status: int = 200
-    submission: Submission | None = None
-    undo: Callable[[], Awaitable[Any]] | None = None
-    then: Callable[[], Awaitable[Any]] | None = None
-
-
-@dataclass(slots=True)
-class Answer:
-    """An HTTP answer: status, JSON body bytes, extra headers."""
-
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-    #: None leaves the choice to the operation's ``response_type`` (content negotiation);
-    #: a value is sent as it is.
-    content_type: bytes | None = None
-    #: A connection fault (one of :data:`CUTS`): the connection is reset, held for ``hold``
-    #: seconds and closed, closed after the headers, or closed half way through the body.
-    cut: str = ""
-    hold: float = 0.0
-
-
-class Accounts:
-    """One namespace's view of the store's key-value accounts (tokens, credits)."""
-
-    __slots__ = ("_now", "_store", "namespace")
-
-    def __init__(self, store: Store, namespace: str, now: Callable[[], float]) -> None:
-        self._store = store
-        self._now = now
-        self.namespace = namespace
-
-    # Each verb hands back the store's own awaitable rather than awaiting it in a coroutine
-    # of its own: these run on every send, and a coroutine layer costs a frame each time.
-
-    def get(self, key: str) -> Awaitable[Any]:
-        """The value of ``key`` (None when absent or expired)."""
-        return self._store.get_account(self.namespace, key, now=self._now())
-
-    def put(self, key: str, value: Any, *, lifetime: float | None = None) -> Awaitable[bool]:
-        """Set ``key`` (expiring after ``lifetime`` seconds); False when there is no room."""
-        now = self._now()
-        expires = None if lifetime is None else now + lifetime
-        return self._store.put_account(self.namespace, key, value, now=now, expires_at=expires)
-
-    def add(self, key: str, delta: int, *, start: int) -> Awaitable[tuple[int, int] | None]:
-        """Atomically add ``delta`` (``start`` when absent); (before, after), or None when the
-        result would be below 0 (nothing changed)."""
-        return self._store.add_account(self.namespace, key, delta, start=start)
-
-
-class Context:
-    """What ``authenticate`` and ``rules`` may use: the namespace's time, the seeded random
-    source, the accounts of the namespace and of no namespace, and a way to run heavy work
-    off the event loop when the request is large."""
-
-    __slots__ = ("_accounts", "_store", "incoming", "large", "namespace", "runtime", "shared")
-
-    def __init__(
-        self, namespace: str, runtime: Runtime, store: Store, shared: Accounts, incoming: Incoming
-    ) -> None:
-        self.namespace = namespace
-        self.runtime = runtime
-        self.shared = shared
-        self.incoming = incoming
-        self.large = False
-        self._store = store
-        self._accounts: Accounts | None = None
-
-    @property
-    def accounts(self) -> Accounts:
-        """The accounts of this request's namespace (made when first used)."""
-        accounts = self._accounts
-        if accounts is None or accounts.namespace != self.namespace:
-            accounts = self._accounts = Accounts(self._store, self.namespace, self.now)
-        return accounts
-
-    def now(self) -> float:
-        """Epoch seconds on this namespace's clock."""
-        return self.runtime.now(self.namespace)
-
-    def new_id(self) -> str:
-        """A version 4 UUID from the seeded random source."""
-        return self.runtime.new_uuid()
-
-    async def heavy(self, func: Callable[..., T], *args: Any) -> T:
-        """``func(*args)``, in a worker thread when the request is large."""
-        if self.large:
-            return await asyncio.to_thread(func, *args)
-        return func(*args)
-
-
-class Operation(Protocol):
-    """A provider operation, sans-IO: everything the pipeline needs from a provider."""
-
-    provider: str
-    #: The contract's operation id (violations are recorded under it).
-    id: str
-    method: str
-    path: str
-    #: Largest body read; beyond it the request is refused with ``render_reject``.
-    max_body: int
-    #: Bodies larger than this are parsed off the event loop (:data:`OFFLOAD_BYTES` unless
-    #: the operation's parse costs more per byte).
-    offload_bytes: int
-
-    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
-        """The request's principal; raises :class:`Reject` (``unauthorized``)."""
-        ...
-
-    def response_type(self, incoming: Incoming) -> bytes:
-        """The Content-Type of the answer to ``incoming`` (content negotiation)."""
-        ...
-
-    def precheck(self, incoming: Incoming) -> None:
-        """What the headers alone decide before the body is read (its content type);
-        raises :class:`Reject`."""
-        ...
-
-    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> Any:
-        """The body as the operation's command, once ``precheck`` has passed; raises
-        :class:`Reject`.  Members the operation ignores go to ``ignored`` (recorded whatever
-        the answer).  Pure: no I/O."""
-        ...
-
-    async def rules(self, command: Any, principal: Principal, ctx: Context) -> Outcome:
-        """Apply the business rules; raises :class:`Reject`."""
-        ...
-
-    def render(self, outcome: Outcome) -> Answer:
-        """An accepted request's answer."""
-        ...
-
-    def render_reject(self, reject: Reject) -> Answer:
-        """A refusal in the provider's own error shape."""
-        ...
-
-
-# Not frozen: made for every accepted request once a post-fault hook is set (the fault
-# engine always is), and a frozen dataclass's __init__ costs an object.__setattr__ per field.
-@dataclass(slots=True)
-class Point:
-    """Where a fault hook is called: the operation, the namespace and the request.
-
-    A pre-fault hook runs before the credential is checked, so its namespace is the
-    ``X-Mock-Namespace`` header's (or ``default``); a post-fault hook sees the request's final
-    namespace (the credential's when the header names none).
-    """
-
-    operation: Operation
-    namespace: str
-    incoming: Incoming
-    context: Context
-
-
-#: A pre-fault hook: None to go on, a :class:`Reject` to answer with one of the provider's
-#: own errors, or an :class:`Answer` to send these bytes instead.
-PreHook = Callable[[Point], Awaitable["Reject | Answer | None"]]
-#: A post-fault hook: sees the accepted outcome; None to go on, a :class:`Reject` or an
-#: :class:`Answer` to refuse it (nothing is stored), or another :class:`Outcome` to use.  It
-#: may return None instead of an awaitable when it has nothing to do (the usual send: an
-#: await per send costs a coroutine), as a stored hook does.
-PostHook = Callable[[Point, Outcome], Awaitable["Reject | Answer | Outcome | None"] | None]
-
-
-#: A stored hook: sees each submission once it is stored (the lifecycle plans its steps);
-#: it returns an awaitable only when it has work to do (the usual send has none, and an
-#: await per send costs a coroutine).
-StoredHook = Callable[[str, Submission], Awaitable[None] | None]
-
-
-@dataclass(slots=True)
-class Hooks:
-    """The seams every provider operation runs through, in order (empty by default): the
-    fault hooks before and after the rules, and the hooks after the store."""
-
-    pre: list[PreHook] = field(default_factory=list)
-    post: list[PostHook] = field(default_factory=list)
-    stored: list[StoredHook] = field(default_factory=list)
 
 
 class Endpoint:
@@ -405,7 +161,7 @@ class Endpoint:
             answer = op.render_reject(reject)
         if ignored:  # the usual request has nothing to record: no coroutine for it
             await self._record(ctx, ignored)
-        if not body_read and _has_body(incoming.headers):
+        if not body_read and has_body(incoming.headers):
             answer.headers = (*answer.headers, ("connection", "close"))
         return answer
 
@@ -542,112 +298,3 @@ def path_below_root(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root + "/") else path
-
-
-def _too_large(limit: int) -> Reject:
-    """The refusal of a body over ``limit`` bytes (a contract violation, recorded)."""
-    return Reject(
-        "invalid_request",
-        [FieldProblem("(body)", None, f"a request body of at most {limit} bytes")],
-        detail=f"the body must be at most {limit} bytes",
-    )
-
-
-def _has_body(headers: Mapping[str, str]) -> bool:
-    """Whether a request announced a body (a Content-Length above 0, or chunks)."""
-    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("0", "")
-
-
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The Content-Length header as a number, or None when absent or not plain digits."""
-    value = headers.get("content-length", "")
-    if value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    return None
-
-
-class BodyDeadlines:
-    """Request bodies being read, and when each must be in.
-
-    One task on the app's task group wakes four times a timeout and cancels the reads past
-    their deadline.  Not a timer per request (``asyncio.timeout``): that cost about 10 us a
-    send in-process, as every cancelled timer stays in the event loop's heap until it comes
-    due.  Without the app's lifespan (``httpx.ASGITransport``) nothing runs it and bodies
-    have no deadline.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.reading: dict[asyncio.Task[Any], float] = {}
-        self.expired: set[asyncio.Task[Any]] = set()
-        self.running = False
-
-    async def run(self) -> None:
-        """Cancel the reads past their deadline, until cancelled (the app's shutdown)."""
-        self.running = True
-        try:
-            while True:
-                await asyncio.sleep(self.timeout / 4)
-                now = time.monotonic()
-                for task, deadline in list(self.reading.items()):
-                    if deadline <= now and task not in self.expired:
-                        self.expired.add(task)
-                        task.cancel()
-        finally:
-            self.running = False
-
-
-async def read_body(
-    receive: Receive, headers: Mapping[str, str], limit: int, deadlines: BodyDeadlines
-) -> bytes | None:
-    """The whole body, refused from Content-Length or as soon as it crosses ``limit``, or
-    when it has not all come within the deadline; None when the client disconnected first."""
-    declared = declared_length(headers)
-    if declared is not None and declared > limit:
-        raise _too_large(limit)
-    task = asyncio.current_task() if deadlines.running else None
-    if task is not None:
-        deadlines.reading[task] = time.monotonic() + deadlines.timeout
-    # The reads are inline (not a coroutine of their own): this runs on every request.
-    chunks: list[bytes] | None = None
-    size = 0
-    try:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            if not message.get("more_body", False):
-                if chunks is None:  # the usual case: the whole body in one message
-                    return chunk
-                chunks.append(chunk)
-                return b"".join(chunks)
-            if chunks is None:
-                chunks = []
-            chunks.append(chunk)
-    except asyncio.CancelledError:
-        # Cancelled only while waiting for the body (the reads are the only awaits here).
-        if task is None or task not in deadlines.expired:
-            raise
-        if task.uncancel() > 0:
-            raise  # cancelled for another reason too (the server is shutting down)
-        timeout = deadlines.timeout
-        raise Reject(
-            "invalid_request",
-            [
-                FieldProblem(
-                    "(body)",
-                    f"{size} bytes in {timeout:g} s",
-                    f"the whole body within {timeout:g} seconds (setting body_timeout_seconds)",
-                )
-            ],
-            status=408,
-            violation=False,
-        ) from None
-    finally:
-        if task is not None:
-            deadlines.reading.pop(task, None)
-            deadlines.expired.discard(task)

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from .config import Settings
-from .errors import FieldProblem, MockServerError
-from .pipeline import Incoming, Operation, Reject
+from .errors import FieldProblem, MockServerError, Reject
+from .exchange import Incoming, Operation
 from .providers import PROVIDERS
 from .runtime import Runtime
 

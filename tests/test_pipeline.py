@@ -13,7 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
-from mockserver.pipeline import Answer, Hooks, Outcome, Point, Reject
+from mockserver.errors import Reject
+from mockserver.exchange import Answer, Hooks, Outcome, Point
 from mockserver.providers.twosms_settings import TwoSmsSettings
 from mockserver.providers.zoho_settings import ZohoSettings
 

@@ -16,7 +16,8 @@ from starlette.responses import Response
 from ..callbacks import Push
 from ..config import ProviderSettings, Settings
 from ..contracts import load_contract
-from ..pipeline import OFFLOAD_BYTES, Incoming, Operation, path_below_root
+from ..exchange import Incoming, Operation
+from ..pipeline import OFFLOAD_BYTES, path_below_root
 from ..runtime import Runtime
 from ..store import Message
 from ..store.records import bound_headers
@@ -211,7 +212,7 @@ class Provider:
 class ProviderOperation:
     """What every operation of a provider takes from its contract: the operation id, method,
     path and error codes; and the provider's settings.  Subclasses implement the rest of
-    :class:`~mockserver.pipeline.Operation`."""
+    :class:`~mockserver.exchange.Operation`."""
 
     #: Bodies larger than this are parsed in a worker thread.
     offload_bytes: int = OFFLOAD_BYTES

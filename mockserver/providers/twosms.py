@@ -34,9 +34,9 @@ from ..binding import Binder, form_pairs
 from ..callbacks import Push
 from ..charsets import UTF8, CharsetError, charset_of, decode, resolve
 from ..config import Settings
-from ..errors import FieldProblem
+from ..errors import FieldProblem, Reject
+from ..exchange import Answer, Context, Incoming, Operation, Outcome, Principal
 from ..number_pool import AHEAD_MIN, parse_ahead
-from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import Segments, parse_number, segments
 from ..store import Message, Recipient, Submission

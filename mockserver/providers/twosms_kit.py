@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 
 from ..config import Settings
-from ..errors import MockServerError
-from ..pipeline import Reject
+from ..errors import MockServerError, Reject
 from .twosms_schedule import check_schedule
 
 __all__ = ["CREDENTIAL_NAMES", "breaks_business_rule", "credentials", "unheld_checks"]

@@ -34,8 +34,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..config import Settings
-from ..errors import FieldProblem
-from ..pipeline import Reject
+from ..errors import FieldProblem, Reject
 from ..recurrence import ALL_DAYS, DAY, Recurrence, weekdays_of_flags
 from .twosms_settings import TwoSmsSettings
 

@@ -28,9 +28,9 @@ from starlette.responses import JSONResponse, Response
 from ..callbacks import Push
 from ..charsets import CharsetError, decode
 from ..config import Settings
-from ..errors import NEAR_MISSES_CHECKED, FieldProblem, unknown_member
+from ..errors import NEAR_MISSES_CHECKED, FieldProblem, Reject, unknown_member
+from ..exchange import Answer, Context, Incoming, Operation, Outcome, Principal
 from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
-from ..pipeline import Answer, Context, Incoming, Operation, Outcome, Principal, Reject
 from ..runtime import Runtime
 from ..sms import parse_number, segments
 from ..store import Media, Message, Recipient, Submission
