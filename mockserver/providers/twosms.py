@@ -1,4 +1,5 @@
-"""2sms "POST api/v2/sms/messages" and "POST /Token": wire format and wording, nothing else.
+"""2sms "POST api/v2/sms/messages" (and the provider, with "POST /Token" from
+:mod:`mockserver.providers.twosms_token`): wire format and wording, nothing else.
 
 Document: the 2sms help page "POST api/v2/sms/messages"
 (https://portal.2sms.us/Help/Api/POST-api-v2-sms-messages); token flow: the 2sms US
@@ -15,22 +16,18 @@ business rules -> credits -> store; the first failing stage answers.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import re
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 import pyjson5
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..binding import Binder, form_pairs
+from ..binding import Binder
 from ..callbacks import Push
 from ..charsets import UTF8, CharsetError, charset_of, decode, resolve
 from ..config import Settings
@@ -54,6 +51,7 @@ from .common import (
 )
 from .twosms_schedule import check_schedule, schedule_of
 from .twosms_settings import TwoSmsSettings
+from .twosms_token import TOKEN_KEY, Token
 
 __all__ = [
     "CREDITS_KEY",
@@ -75,8 +73,7 @@ _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
 _EMAIL_ALSO = ("Email", "EmailAndText")
 _SMS_ONLY = (True, False)  # (sms, email) of a recipient value with no configured name
-#: Account keys: issued tokens (in the shared namespace) and credit balances (per namespace).
-TOKEN_KEY = "twosms.token:"
+#: Account key of credit balances (per namespace); issued tokens: :data:`TOKEN_KEY`.
 CREDITS_KEY = "twosms.credits:"
 #: Shared outcomes and the envelope code each is answered with (codes in the contract).
 _CODES = {"invalid_request": "validation"}
@@ -200,144 +197,6 @@ class TwoSms(Provider):
             reason += f" Did you mean {near}?"
         body = {"Error": {"ErrorCode": code["code"], "ErrorReason": reason}, "ResponseData": None}
         return JSONResponse(body, status_code=404)
-
-
-# ---------------------------------------------------------------------- POST /Token
-
-
-class Token(ProviderOperation):
-    """``POST /Token``: OAuth2 client credentials, OWIN style (RFC 6749 section 4.4)."""
-
-    def __init__(self, owner: TwoSms) -> None:
-        super().__init__(owner, "twosmsToken", owner.settings.max_field_bytes)
-        self.options = owner.options
-
-    async def authenticate(self, incoming: Incoming, ctx: Context) -> Principal:
-        """Nobody yet: the client's credentials are in the body."""
-        return Principal("")
-
-    def precheck(self, incoming: Incoming) -> None:
-        """The content type: a form."""
-        if media_type(incoming.headers) != _FORM:
-            raise Reject(
-                "invalid_request",
-                [
-                    FieldProblem(
-                        "Content-Type",
-                        incoming.headers.get("content-type") or None,
-                        f"{_FORM} (grant_type, client_id, client_secret)",
-                    )
-                ],
-                detail=f"the body must be {_FORM} (grant_type, client_id, client_secret)",
-            )
-
-    def parse(self, incoming: Incoming, body: bytes, ignored: list[FieldProblem]) -> str:
-        """The client id, once the form's grant type and credentials are checked.
-
-        The client authenticates with HTTP Basic (RFC 6749 section 2.3.1,
-        ``client_secret_basic``: the default of requests-oauthlib and authlib, and what OWIN's
-        ``TryGetBasicCredentials`` reads first) or with ``client_id`` and ``client_secret`` in
-        the form body.  A secret in the URL's query string is refused: it would end up in
-        access logs and proxies (RFC 6749 section 2.3.1 forbids it).
-        """
-        query = dict(parse_qsl(incoming.query, keep_blank_values=True))
-        if "client_secret" in query:
-            raise Reject(
-                "invalid_request",
-                [FieldProblem("client_secret", "(in the URL query string)", "the form body")],
-                detail=(
-                    "client_secret must not be sent in the URL query string (it ends up in logs);"
-                    " send it in the form body or as HTTP Basic (curl -u id:secret)"
-                ),
-            )
-        basic = _basic_credentials(incoming.headers.get("authorization", ""))
-        try:
-            pairs = form_pairs(body, incoming.headers.get("content-type"))
-        except CharsetError as exc:
-            raise Reject("invalid_request", [exc.problem]) from None
-        form: dict[str, str] = {}
-        for key, value, _ in pairs:
-            form.setdefault(key, value)
-        grant = form.get("grant_type")
-        if not grant:
-            raise Reject(
-                "invalid_request",
-                [FieldProblem("grant_type", None, "client_credentials")],
-                detail="grant_type: required (client_credentials)",
-            )
-        if grant != "client_credentials":
-            raise Reject(
-                "unsupported_grant_type",
-                [FieldProblem("grant_type", grant, "client_credentials")],
-                detail=f"grant_type: {grant!r} is not supported; use client_credentials",
-                violation=True,
-            )
-        if basic is not None:
-            client_id, secret = basic
-            if form.get("client_id", client_id) != client_id:
-                raise Reject(
-                    "invalid_request",
-                    [FieldProblem("client_id", form["client_id"], f"{client_id!r} or absent")],
-                    detail="the client_id of the body differs from the Authorization header's",
-                )
-            clients = self.options.clients
-            if (
-                not client_id
-                or not secret
-                or (clients is not None and clients.get(client_id) != secret)
-            ):
-                # RFC 6749 section 5.2: a client that authenticated with the Authorization
-                # header is answered 401 with WWW-Authenticate.
-                raise Reject(
-                    "invalid_client",
-                    detail="the client_id or client_secret of the Basic credentials is incorrect",
-                    status=401,
-                    headers=[("WWW-Authenticate", 'Basic realm="token"')],
-                )
-            return client_id
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        if not client_id or not secret:
-            missing = [name for name in ("client_id", "client_secret") if not form.get(name)]
-            raise Reject(
-                "invalid_client",
-                [FieldProblem(name, None, "required") for name in missing],
-                detail="client_id and client_secret are required",
-                violation=True,
-            )
-        clients = self.options.clients
-        if clients is not None and clients.get(client_id) != secret:
-            raise Reject("invalid_client", detail="the client_id or client_secret is incorrect")
-        return client_id
-
-    async def rules(self, command: str, principal: Principal, ctx: Context) -> Outcome:
-        """Issue a token; never revoke a live one to make room."""
-        token = secrets.token_urlsafe(32)  # a credential: not from the seeded source
-        lifetime = self.options.token_lifetime_seconds
-        if not await ctx.shared.put(TOKEN_KEY + token, command, lifetime=lifetime):
-            # A worker fetching tokens must not log the others out: 503 with Retry-After,
-            # the condition passes as tokens expire.
-            limit = self.settings.max_tokens
-            raise Reject(
-                "temporarily_unavailable",
-                detail=(
-                    f"sms-mockserver: {limit} live tokens are issued (setting max_tokens) "
-                    "and none has expired yet; reuse a token until it expires, or restart "
-                    "the mock with a larger max_tokens"
-                ),
-                status=503,
-                headers=[("Retry-After", "60")],
-            )
-        return Outcome({"access_token": token, "token_type": "bearer", "expires_in": lifetime})
-
-    def render(self, outcome: Outcome) -> Answer:
-        """The token response (RFC 6749 section 5.1)."""
-        return Answer(outcome.status, orjson.dumps(outcome.body))
-
-    def render_reject(self, reject: Reject) -> Answer:
-        """RFC 6749 section 5.2 error; OWIN answers 400 for each, invalid_client included."""
-        description = reject.detail or "; ".join(str(p) for p in reject.problems)
-        body = {"error": reject.outcome, "error_description": description}
-        return Answer(reject.status or 400, orjson.dumps(body), reject.headers)
 
 
 # ---------------------------------------------------------------------- POST send
@@ -762,29 +621,3 @@ def _test_number_refused(field: str, sent: str) -> Reject:
         ],
         violation=False,
     )
-
-
-def _basic_credentials(header: str) -> tuple[str, str] | None:
-    """(client_id, client_secret) of ``Authorization: Basic …``; None for no Basic header.
-
-    Each part is form-urlencoded before the base64 (RFC 6749 section 2.3.1); a malformed
-    value is refused as invalid_client.
-    """
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        decoded = ""
-    client_id, colon, secret = decoded.partition(":")
-    if not colon:
-        raise Reject(
-            "invalid_client",
-            [FieldProblem("Authorization", "Basic ***", "Basic base64(client_id:client_secret)")],
-            detail="the Authorization header must be Basic base64(client_id:client_secret)",
-            status=401,
-            headers=[("WWW-Authenticate", 'Basic realm="token"')],
-            violation=True,
-        )
-    return unquote_plus(client_id), unquote_plus(secret)
