@@ -39,7 +39,7 @@ from typing import IO, Any
 
 import orjson
 
-from .sms import Number, check_number, keep_parse, unparsed
+from .sms import NUMBER_CACHE, Number, check_number, keep_parse, unparsed
 
 __all__ = [
     "AHEAD_MIN",
@@ -62,13 +62,13 @@ CHUNK = 250
 _YIELD_EVERY = 16
 #: Helper processes at most, whatever the machine.
 MAX_PROCESSES = 4
-#: At most this many numbers are checked ahead: the cache keeps 16,384, and numbers checked
-#: ahead then evicted would be checked twice.
-AHEAD_MAX = 16_000
+#: At most this many numbers are checked ahead: as many as the cache keeps, since numbers
+#: checked ahead then evicted would be checked twice.
+AHEAD_MAX = NUMBER_CACHE
 
-# A parsed number as it crosses the process boundary: Number's fields in order, or None for
-# a number that is not valid.
-_Row = list[Any] | None
+# A parsed number as it crosses the process boundary: Number as orjson writes a dataclass
+# (its fields by name), or None for a number that is not valid.
+_Row = dict[str, Any] | None
 #: A helper imports this package from where the server found it, whatever its sys.path.
 _HELPER = [sys.executable, "-c", "from mockserver.number_pool import serve_helper; serve_helper()"]
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -179,8 +179,12 @@ def usage(processes: int | None) -> dict[str, Any]:
     run, the most that may, and why they are off (None when they are not)."""
     with _helpers_lock:
         running = sum(h.process is not None and h.process.poll() is None for h in _helpers)
-    limit = default_processes() if processes is None else processes
-    return {"running": running, "limit": limit, "off": _gave_up}
+    return {"running": running, "limit": _count(processes), "off": _gave_up}
+
+
+def _count(processes: int | None) -> int:
+    """The helpers the setting allows (unset: :func:`default_processes`)."""
+    return default_processes() if processes is None else processes
 
 
 def default_processes() -> int:
@@ -202,7 +206,7 @@ def parse_ahead(raws: Collection[str], processes: int | None) -> None:
     send are left out; a chunk a helper fails on is left to parse_number, which checks what
     is not kept.
     """
-    count = default_processes() if processes is None else processes
+    count = _count(processes)
     if count < 1 or len(raws) < AHEAD_MIN or _gave_up is not None:
         return
     new = unparsed(raws)[:AHEAD_MAX]
@@ -242,7 +246,7 @@ def _feed(helper: _Helper, chunks: deque[list[str]]) -> None:
             if rows is None:
                 return
             for raw, row in zip(chunk, rows, strict=True):
-                keep_parse(raw, None if row is None else Number(*row[:5]))
+                keep_parse(raw, None if row is None else Number(**row))
     finally:
         helper.lock.release()
 
@@ -255,13 +259,5 @@ def serve_helper(source: IO[bytes] | None = None, sink: IO[bytes] | None = None)
     source = source or sys.stdin.buffer
     sink = sink or sys.stdout.buffer
     for line in source:
-        rows: list[_Row] = []
-        for raw in orjson.loads(line):
-            number = check_number(raw)
-            rows.append(
-                None
-                if number is None
-                else [number.e164, number.country_code, number.national, number.region, number.test]
-            )
-        sink.write(orjson.dumps(rows) + b"\n")
+        sink.write(orjson.dumps([check_number(raw) for raw in orjson.loads(line)]) + b"\n")
         sink.flush()

@@ -21,6 +21,7 @@ import phonenumbers
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 __all__ = [
+    "NUMBER_CACHE",
     "Number",
     "Segments",
     "check_number",
@@ -132,7 +133,7 @@ class Number:
 #: every number of such a send was parsed twice, about 0.45 s of its answer time
 #: (``bench/store_bounds.py``, big_send).  An entry costs about 350 bytes; the oldest goes
 #: first.
-_NUMBER_CACHE = 16_384
+NUMBER_CACHE = 16_384
 #: Longer texts are parsed each time, never kept: no E.164 number, however written, comes
 #: near it, and a few huge keys must not pin memory.
 _CACHED_NUMBER_CHARS = 64
@@ -154,7 +155,7 @@ def keep_parse(raw: str, number: Number | None) -> None:
     """Keep ``raw``'s parse for :func:`parse_number` (the oldest one goes beyond the cap)."""
     parses = _parses
     parses[raw] = number
-    if len(parses) > _NUMBER_CACHE:
+    if len(parses) > NUMBER_CACHE:
         try:
             oldest = next(iter(parses))
         except RuntimeError:  # another thread (large bodies are parsed in threads) changed

@@ -51,8 +51,20 @@ def test_a_helper_answers_a_line_of_numbers_with_a_line_of_parses() -> None:
         number_pool._HELPER, input=line, capture_output=True, check=True, timeout=60
     )
     assert orjson.loads(helper.stdout) == [
-        ["+12125550150", 1, "2125550150", "us", True],
-        ["+447700900123", 44, "7700900123", "gb", True],
+        {
+            "e164": "+12125550150",
+            "country_code": 1,
+            "national": "2125550150",
+            "region": "us",
+            "test": True,
+        },
+        {
+            "e164": "+447700900123",
+            "country_code": 44,
+            "national": "7700900123",
+            "region": "gb",
+            "test": True,
+        },
         None,
         None,
     ]
@@ -63,7 +75,10 @@ def test_a_helper_answers_a_line_of_numbers_with_a_line_of_parses() -> None:
 def test_serve_helper_reads_until_its_input_closes() -> None:
     sink = io.BytesIO()
     serve_helper(io.BytesIO(b'["+12125550150"]\n["x"]\n'), sink)
-    assert sink.getvalue() == b'[["+12125550150",1,"2125550150","us",true]]\n[null]\n'
+    assert sink.getvalue() == (
+        b'[{"e164":"+12125550150","country_code":1,"national":"2125550150","region":"us",'
+        b'"test":true}]\n[null]\n'
+    )
 
 
 def test_numbers_checked_ahead_are_parse_numbers_own() -> None:
@@ -133,7 +148,9 @@ def test_the_helpers_take_chunks_from_the_front_and_the_thread_from_the_back(
         "import sys, json\n"
         "for line in sys.stdin:\n"
         "    n = len(json.loads(line))\n"
-        "    print(json.dumps([['+10000000000', 1, '0000000000', 'zz', False]] * n), flush=True)\n"
+        "    row = {'e164': '+10000000000', 'country_code': 1, 'national': '0000000000',\n"
+        "           'region': 'zz', 'test': False}\n"
+        "    print(json.dumps([row] * n), flush=True)\n"
     )
     _helper_runs(monkeypatch, fake)
     raws = _numbers("206", AHEAD_MIN * 4)

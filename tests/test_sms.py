@@ -180,7 +180,7 @@ def test_parses_are_kept_up_to_the_cache_size_the_oldest_going_first(
     from mockserver import sms
 
     monkeypatch.setattr(sms, "_parses", {})
-    monkeypatch.setattr(sms, "_NUMBER_CACHE", 3)
+    monkeypatch.setattr(sms, "NUMBER_CACHE", 3)
     raws = ["+12125550150", "+12125550151", "+12125550152", "+12125550153"]
     assert sms.unparsed(raws) == raws
     for raw in raws:
