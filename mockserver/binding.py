@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 
 from .charsets import UTF8, CharsetError, charset_of, decode, misread, resolve
 from .contracts import Field
-from .errors import NEAR_MISSES_CHECKED, FieldProblem, unknown_member
+from .errors import FieldProblem, unknown_member
 from .validation import coerce_form_value
 
 __all__ = ["Binder", "form_pairs"]
@@ -172,9 +172,8 @@ class Binder:
                 elif props:
                     name = f"{path}.{key}" if path else key
                     where = path or self.name
-                    guess = len(unknown) < NEAR_MISSES_CHECKED
                     unknown.append(
-                        unknown_member(name, item, where, props.values(), key, guess=guess)
+                        unknown_member(name, item, where, props.values(), key, before=len(unknown))
                     )
                     continue
                 else:
@@ -253,9 +252,8 @@ class Binder:
                     name += "{}"
                 else:
                     where = name or self.name
-                    guess = len(ignored) < NEAR_MISSES_CHECKED
                     ignored.append(
-                        unknown_member(key, raw, where, names.values(), step, guess=guess)
+                        unknown_member(key, raw, where, names.values(), step, before=len(ignored))
                     )
                     break
                 if last:

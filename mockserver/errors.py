@@ -78,14 +78,14 @@ def unknown_member(
     known: Iterable[str],
     name: str | None = None,
     *,
-    guess: bool = True,
+    before: int = 0,
 ) -> FieldProblem:
     """The problem of an ignored member ``field`` whose own name (``name``, by default the
     last dotted step of ``field``) is checked against ``known``, the names beside it, for
-    the name it is probably a misspelling of (unless ``guess`` is false: past
-    :data:`NEAR_MISSES_CHECKED` of them)."""
+    the name it is probably a misspelling of; unless ``before``, the problems already found
+    in the same object (or form), reaches :data:`NEAR_MISSES_CHECKED`."""
     last = field.rsplit(".", 1)[-1] if name is None else name
-    near = near_miss(last, known) if guess else None
+    near = near_miss(last, known) if before < NEAR_MISSES_CHECKED else None
     expected = f"not a field of {where} (ignored)"
     if near is not None:
         expected = f"an unknown key `{last}` (ignored); did you mean `{near}`?"

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from ..callbacks import Push
 from ..charsets import CharsetError, decode
 from ..config import Settings
-from ..errors import NEAR_MISSES_CHECKED, FieldProblem, Reject, unknown_member
+from ..errors import FieldProblem, Reject, unknown_member
 from ..exchange import Answer, Context, Incoming, Operation, Outcome, Principal
 from ..multipart import BodyError, Limits, Part, boundary_of, parse_multipart
 from ..runtime import Runtime
@@ -353,13 +353,7 @@ class SendSms(ProviderOperation):
         if isinstance(sms, dict):
             extra = [(key, value) for key, value in sms.items() if key not in self._sms_fields]
             unknown += [
-                unknown_member(
-                    f"sms_data.{key}",
-                    value,
-                    "sms_data",
-                    self._sms_fields,
-                    guess=i < NEAR_MISSES_CHECKED,
-                )
+                unknown_member(f"sms_data.{key}", value, "sms_data", self._sms_fields, before=i)
                 for i, (key, value) in enumerate(extra)
             ]
         if problems:
