@@ -11,6 +11,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from bench.store_bounds import twosms_body
 from mockserver import Settings
 from mockserver.contracts import fixtures_dir
 from mockserver.providers.twosms_settings import TwoSmsSettings
@@ -849,16 +850,6 @@ def test_form_dictionary_entries_need_brackets_and_an_encoded_plus(client: TestC
     assert plus.expected.startswith("a key whose + is percent-encoded as %2B: a bare + in form")
 
 
-def _email_only(numbers: list[str]) -> dict[str, Any]:
-    # Value 1: email only, so a send to many costs no credits.
-    return {
-        "Contacts": {"QuickRecipients": dict.fromkeys(numbers, 1)},
-        "Content": "hi",
-        "Options": {},
-        "Type": 1,
-    }
-
-
 def test_a_send_of_many_new_numbers_is_checked_off_the_event_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -882,7 +873,7 @@ def test_a_send_of_many_new_numbers_is_checked_off_the_event_loop(
     monkeypatch.setattr(sms, "check_number", recorded)
     numbers = [f"+1303{2_000_000 + n:07d}" for n in range(300)]
     with make_client(Settings(number_processes=0)) as client:
-        response = client.post(SEND, json=_email_only(numbers), headers=auth(client))
+        response = client.post(SEND, json=twosms_body(numbers), headers=auth(client))
     assert response.status_code == 200, response.text
     assert len(on_loop) >= 300
     assert not any(on_loop)
@@ -895,11 +886,11 @@ def test_a_large_send_answers_the_same_with_or_without_helper_processes(
     numbers = [f"+1{area}{2_000_000 + n:07d}" for n in range(1_100)]
     bad = f"+1{area}0000000"  # exchange 0xx: not a valid NANP number
     with make_client(Settings(number_processes=processes)) as client:
-        refused = client.post(SEND, json=_email_only([*numbers, bad]), headers=auth(client))
+        refused = client.post(SEND, json=twosms_body([*numbers, bad]), headers=auth(client))
         assert refused.status_code == 400
         assert f"Contacts.QuickRecipients[{bad}]" in refused.text
         assert refused.text.count("QuickRecipients[") == 1
-        sent = client.post(SEND, json=_email_only(numbers), headers=auth(client))
+        sent = client.post(SEND, json=twosms_body(numbers), headers=auth(client))
         assert sent.status_code == 200, sent.text
         assert sent.json()["ResponseData"]["Detail"]["NoOfQuickRecipients"] == "1100"
         kept = journal(client, to=numbers[-1])
