@@ -342,6 +342,34 @@ async def test_every_verb_sees_every_send_appended_before_it(store: Store) -> No
     assert await ids(store, namespace="ns0") == []
 
 
+async def test_sends_filed_together_evict_and_read_back_as_if_filed_one_by_one(
+    make_store: Factory,
+) -> None:
+    # Sends appended in one turn of the event loop may be filed as one run (memory store);
+    # a run longer than the ring, and one whose records fill more than one 1 MiB chunk of
+    # the arena, must end as one-by-one filing would.
+    store = make_store(max_messages=5)
+    await store.open()
+    try:
+        await asyncio.gather(*(store.append("ns", sub(n)) for n in range(12)))
+        assert await ids(store, namespace="ns") == [f"m-{n}-0" for n in range(7, 12)]
+        usage = await store.namespace_usage("ns")
+        assert usage is not None
+        assert (usage["messages"], usage["evicted_messages"]) == (5, 7)
+        big = "é" * 150_000  # 300 KB a record: a run of 8 spans three chunks
+        await asyncio.gather(*(store.append("big", sub(n, text=big)) for n in range(20, 28)))
+        page = await store.query(MessageFilter(namespace="big"), limit=100)
+        assert [m.id for m in page.items] == [f"m-{n}-0" for n in range(23, 28)]
+        for m in page.items:
+            n = int(m.id.split("-")[1])
+            assert (m.text, m.sender) == (big, f"S{n}")
+            exchange = await store.submission(f"sub-{n}", "big")
+            assert exchange is not None
+            assert exchange["request"]["n"] == n
+    finally:
+        await store.close()
+
+
 async def test_control_documents(make_store: Factory) -> None:
     store = make_store(max_keys=2, max_value_bytes=100)
     await store.open()

@@ -172,19 +172,37 @@ class MemoryStore:
             self._waiters.offer(notify)
 
     def _flush_locked(self) -> list[Message]:
-        """File every queued submission, oldest first; the messages waiters want."""
+        """File every queued submission, oldest first; the messages waiters want.
+
+        Consecutive one-recipient submissions to one namespace (the queued kind) are filed as
+        one run: one ring check, one eviction, one arena append and one ledger update for all
+        of them rather than one each (``bench/inproc.py``, 2sms send: about 5 µs a send).
+        The store ends as it would have after filing them one by one, since reads see it only
+        once the whole queue is filed; a run holds at most ``max_messages`` so that it never
+        has to evict its own first members.
+        """
         notify: list[Message] = []
         pending = self._pending
+        cap = self.limits.max_messages
         while pending:
             namespace, submission = pending.popleft()
-            self._file(namespace, submission, notify)
+            run = [submission]
+            if _single(submission):
+                while (
+                    pending
+                    and len(run) < cap
+                    and pending[0][0] == namespace
+                    and _single(pending[0][1])
+                ):
+                    run.append(pending.popleft()[1])
+            self._file(namespace, run, notify)
         return notify
 
-    def _file(self, namespace: str, submission: Submission, notify: list[Message]) -> None:
-        head, exchange, rows = submission.encode()
-        n = len(rows)
-        recipients = submission.recipients
-        keys = [(r.id, r.to, status_id(r.status)) for r in recipients]
+    def _file(self, namespace: str, run: list[Submission], notify: list[Message]) -> None:
+        """File ``run`` (submissions of one namespace, in order) as one step."""
+        parts = [submission.encode() for submission in run]
+        keys = [(r.id, r.to, status_id(r.status)) for s in run for r in s.recipients]
+        n = len(keys)
         ledger = self._ledger
         excess = ledger.ring_excess(namespace, n)  # may raise StoreFullError
         space = self._space(namespace)
@@ -192,13 +210,15 @@ class MemoryStore:
             self._evict(namespace, space, excess)
         arena = space.arena
         seq = self._seq + 1
-        size = arena.append(seq, head, exchange, rows, keys)
-        for k, recipient in enumerate(recipients, seq):
-            recipient.seq = k  # found again by seq without a scan (the lifecycle)
+        size = arena.append(seq, parts, keys)
+        for submission in run:
+            for recipient in submission.recipients:
+                recipient.seq = seq  # found again by seq without a scan (the lifecycle)
+                seq += 1
         self._seq += n
         ledger.added(namespace, n, size)
-        if submission.media_data:
-            self._shelf.put(namespace, submission, self._seq)
+        if run[0].media_data:  # never in a run of several
+            self._shelf.put(namespace, run[0], self._seq)
         while ledger.over_budget():
             victim = ledger.budget_victim(namespace)
             if victim is None:
@@ -564,3 +584,8 @@ def _decode(
     if head is None:
         head = heads[where] = decode_head(bytes(arena.head(i)))
     return decode_message(arena.seqs[i], namespace, bytes(arena.row(i)), head)
+
+
+def _single(submission: Submission) -> bool:
+    """A submission that may be filed in a run with its neighbours: one message, no media."""
+    return len(submission.recipients) == 1 and not submission.media_data
