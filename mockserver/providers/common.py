@@ -62,11 +62,11 @@ def _is_scheme(word: str) -> bool:
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Request headers as a dict, keeping an auth scheme but never a credential."""
     out = dict(headers)
-    # A lookup per secret name (five) rather than a set built from every header per send.
-    for name in SECRET_HEADERS:
-        value = out.get(name)
-        if value is not None:
-            out[name] = redact_credential(value) if name.endswith("authorization") else "***"
+    # The secret names present, found by one set operation in C (a send has one, its
+    # Authorization): this runs on every send.
+    for name in SECRET_HEADERS.intersection(out):
+        value = out[name]
+        out[name] = redact_credential(value) if name.endswith("authorization") else "***"
     return out
 
 
@@ -233,8 +233,10 @@ class ProviderOperation:
         self._offered = tuple(m.lower() for m in offered)
         #: Content-Type of each offered media type (JSON is written as UTF-8).
         self._content_types = {m: f"{m}; charset=utf-8".encode() for m in self._offered}
+        #: The Content-Type when only one is offered (nothing to negotiate).
+        self._only: bytes | None = None
         if len(offered) == 1:
-            self._content_types[self._offered[0]] = offered[0].encode()
+            self._only = self._content_types[self._offered[0]] = offered[0].encode()
 
     #: Contract code keys that name a shared outcome by another name.
     CODE_OUTCOMES: Mapping[str, str] = {
@@ -256,8 +258,8 @@ class ProviderOperation:
         or another one the ``Accept`` header prefers (ASP.NET Web API negotiates so; an
         Accept naming none of them still gets the first, as ASP.NET answers rather than 406).
         """
-        if len(self._offered) == 1:
-            return self._content_types[self._offered[0]]
+        if self._only is not None:
+            return self._only
         chosen = negotiate(incoming.headers.get("accept", ""), self._offered)
         return self._content_types[chosen]
 

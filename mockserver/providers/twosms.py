@@ -20,6 +20,7 @@ import codecs
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 import orjson
@@ -49,7 +50,7 @@ from .common import (
     redact_credential,
     route_path,
 )
-from .twosms_schedule import check_schedule, schedule_of
+from .twosms_schedule import AT_ONCE, check_schedule, schedule_of
 from .twosms_settings import TwoSmsSettings
 from .twosms_token import TOKEN_KEY, Token
 
@@ -73,6 +74,11 @@ _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _EMAIL_ONLY = "Email"  # QuickRecipients member that sends no SMS (legacy SOAP MessageType 1)
 _EMAIL_ALSO = ("Email", "EmailAndText")
 _SMS_ONLY = (True, False)  # (sms, email) of a recipient value with no configured name
+#: The smallest body that can name :data:`~mockserver.number_pool.AHEAD_MIN` numbers (each at
+#: least ``"1":0,`` in JSON, and longer in a form): smaller ones skip looking for them.
+_AHEAD_BYTES = 6 * AHEAD_MIN
+#: Address-book maps of ``Contacts``, with the prefix their recipients are stored under.
+_BOOKS = (("contact", "ContactID"), ("group", "GroupID"))
 #: Account key of credit balances (per namespace); issued tokens: :data:`TOKEN_KEY`.
 CREDITS_KEY = "twosms.credits:"
 #: Shared outcomes and the envelope code each is answered with (codes in the contract).
@@ -322,7 +328,8 @@ class SendMessages(ProviderOperation):
             except CharsetError as exc:
                 raise Reject("invalid_request", [exc.problem]) from None
             ignored += skipped
-            self._parse_ahead(instance)
+            if len(raw) >= _AHEAD_BYTES:
+                self._parse_ahead(instance)
             return instance, False
         # Counted before parsing (in C, a few milliseconds for the largest body): parsing a
         # million values holds the interpreter for a tenth of a second, every other client
@@ -390,7 +397,8 @@ class SendMessages(ProviderOperation):
             raise Reject(
                 "invalid_request", [FieldProblem("(body)", sent, "a JSON object (MessageV2)")]
             )
-        self._parse_ahead(data)
+        if len(raw) >= _AHEAD_BYTES:
+            self._parse_ahead(data)
         if self.validator.accepts_exactly(data):  # the usual case: nothing to rename or report
             return data, True
         if json_depth(data) > self.settings.max_json_depth:
@@ -451,20 +459,24 @@ class SendMessages(ProviderOperation):
 
     def _recipients(self, contacts: Mapping[str, Any]) -> list[_Recipient]:
         out: list[_Recipient] = []
-        for key, value in (contacts.get("QuickRecipients") or {}).items():
-            number = parse_number(key)
-            assert number is not None  # the contract's key_format check passed
-            sms, email = self._sends.get(value, _SMS_ONLY)
-            if number.test and not self.settings.accept_test_numbers:
-                raise _test_number_refused(f"Contacts.QuickRecipients[{key}]", key)
-            out.append(
-                _Recipient(number.e164, number.e164, number.region, True, sms, email, number.test)
-            )
-        for kind, field in (("contact", "ContactID"), ("group", "GroupID")):
-            for key, value in (contacts.get(field) or {}).items():
-                # INFERENCE: address-book entries are opaque here (no address book yet).
-                sms, email = self._sends.get(value, _SMS_ONLY)
-                out.append(_Recipient(key, f"{kind}:{key}", "", False, sms, email))
+        sends = self._sends
+        quick = contacts.get("QuickRecipients")
+        if quick:
+            for key, value in quick.items():
+                number = parse_number(key)
+                assert number is not None  # the contract's key_format check passed
+                sms, email = sends.get(value, _SMS_ONLY)
+                if number.test and not self.settings.accept_test_numbers:
+                    raise _test_number_refused(f"Contacts.QuickRecipients[{key}]", key)
+                e164 = number.e164
+                out.append(_Recipient(e164, e164, number.region, True, sms, email, number.test))
+        for kind, field in _BOOKS:
+            book = contacts.get(field)
+            if book:
+                for key, value in book.items():
+                    # INFERENCE: address-book entries are opaque here (no address book yet).
+                    sms, email = sends.get(value, _SMS_ONLY)
+                    out.append(_Recipient(key, f"{kind}:{key}", "", False, sms, email))
         return out
 
     # ------------------------------------------------------------------ rules
@@ -484,12 +496,9 @@ class SendMessages(ProviderOperation):
                 detail=f"It needs {sms_count} credits; {available} are available.",
             )
 
-        async def refund() -> None:
-            await ctx.accounts.add(credits, sms_count, start=start)
-
         args = (command, principal.account, ctx, sms_count, *spent)
         outcome = await ctx.heavy(self._compose, *args) if ctx.large else self._compose(*args)
-        outcome.undo = refund
+        outcome.undo = partial(ctx.accounts.add, credits, sms_count, start=start)  # a refund
         return outcome
 
     def _compose(
@@ -505,16 +514,26 @@ class SendMessages(ProviderOperation):
         naming the same number, +1… and 1…, each get their own, side by side)."""
         now = ctx.now()
         new_id = ctx.runtime.new_uuid
-        by_key: dict[str, list[str]] = {}
-        ids: list[str] = []
-        for r in p.recipients:
-            message_id = new_id()
-            ids.append(message_id)
-            by_key.setdefault(r.key, []).append(message_id)
         msg = p.msg
         options = msg["Options"]
         kind = self._type_names.get(msg["Type"])
         plan = schedule_of(options, kind == "Recurring", now, self.settings)
+        status = "scheduled" if plan.send_at is not None else "queued"
+        seg = p.seg
+        by_key: dict[str, list[str]] = {}
+        kept: list[Recipient] = []
+        for r in p.recipients:
+            message_id = new_id()
+            same = by_key.get(r.key)
+            if same is None:
+                by_key[r.key] = [message_id]
+            else:
+                same.append(message_id)
+            # Positional: keywords cost a name match each, on every recipient of every send.
+            # (id, to, country, segments, status, test_number)
+            kept.append(
+                Recipient(message_id, r.to, r.region, seg.count if r.sms else 0, status, r.test)
+            )
         body: dict[str, Any] = {
             "Error": None,
             "ResponseData": {
@@ -526,7 +545,7 @@ class SendMessages(ProviderOperation):
                         "StandardMessageIDs": by_key,
                     },
                     # Strings on the wire: the help page's "sample string N" (Response Formats).
-                    "NoOfContacts": str(len(p.recipients) - p.quick),
+                    "NoOfContacts": str(len(kept) - p.quick),
                     "NoOfQuickRecipients": str(p.quick),
                     "NoOfSMS": str(sms_count),
                     "NoOfEmails": str(p.emails),
@@ -537,9 +556,7 @@ class SendMessages(ProviderOperation):
                 },
             },
         }
-        status = "scheduled" if plan.send_at is not None else "queued"
-        seg = p.seg
-        submission_id = ids[0] if len(ids) == 1 else ctx.new_id()
+        submission_id = kept[0].id if len(kept) == 1 else ctx.new_id()
         submission = Submission(
             id=submission_id,
             provider=PROVIDER,
@@ -548,29 +565,20 @@ class SendMessages(ProviderOperation):
             sender=str(options.get("Sender") or ""),
             text=p.text,
             encoding=seg.encoding,
-            recipients=tuple(
-                Recipient(
-                    id=message_id,
-                    to=r.to,
-                    country=r.region,
-                    segments=seg.count if r.sms else 0,
-                    status=status,
-                    test_number=r.test,
-                )
-                for r, message_id in zip(p.recipients, ids, strict=True)
-            ),
+            recipients=tuple(kept),
             scheduled_at=plan.scheduled_at,
             headers=self.owner.stored_headers(p.headers),
             request=msg,
-            send_at=plan.send_at,
-            expire_at=plan.expire_at,
-            recurs=plan.recurs,
-            recurs_from=(submission_id, 1) if plan.recurs is not None else None,
-            # Status pushes are asked for per send (INFERENCE from the option's name).
-            notify={"Reference": options.get("Reference")}
-            if options.get("DeliveryReceipt")
-            else None,
         )
+        if plan is not AT_ONCE:
+            submission.send_at = plan.send_at
+            submission.expire_at = plan.expire_at
+            submission.recurs = plan.recurs
+            if plan.recurs is not None:
+                submission.recurs_from = (submission_id, 1)
+        if options.get("DeliveryReceipt"):
+            # Status pushes are asked for per send (INFERENCE from the option's name).
+            submission.notify = {"Reference": options.get("Reference")}
         return Outcome(body, 200, submission)
 
     # ------------------------------------------------------------------ render

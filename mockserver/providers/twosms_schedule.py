@@ -38,7 +38,7 @@ from ..errors import FieldProblem, Reject
 from ..recurrence import ALL_DAYS, DAY, Recurrence, weekdays_of_flags
 from .twosms_settings import TwoSmsSettings
 
-__all__ = ["Schedule", "check_schedule", "epoch", "schedule_of"]
+__all__ = ["AT_ONCE", "Schedule", "check_schedule", "epoch", "schedule_of"]
 
 _RECURRING = "Options.RecurringOptions"
 _REPEAT = "Options.Repeat"
@@ -57,7 +57,7 @@ class Schedule:
 
 
 #: The schedule of a send with no date, expiry, repeat or recurrence: now, once.
-_AT_ONCE = Schedule()
+AT_ONCE = Schedule()
 
 
 def epoch(iso: str) -> float:
@@ -156,7 +156,7 @@ def schedule_of(
     when = options.get("DateToSend")
     expiry = options.get("ExpiryDate")
     if not (when or expiry or options.get("Repeat") or options.get("RecurringOptions")):
-        return _AT_ONCE  # the usual send: nothing to work out
+        return AT_ONCE  # the usual send: nothing to work out
     # INFERENCE: ExpiryDate ends a message not delivered by then as expired.
     expire_at = epoch(expiry) if expiry else None
     recurrence = _recurrence(options, recurring, when, expire_at, now, settings)
