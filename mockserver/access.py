@@ -29,6 +29,7 @@ from .errors import MockServerError
 __all__ = [
     "ADMIN_TOKEN_ENV",
     "LOOPBACK_NAMES",
+    "HostAllowList",
     "HostCheck",
     "admin_authorized",
     "exposure",
@@ -113,12 +114,10 @@ def admin_authorized(authorization: str, token: str | None) -> bool:
     )
 
 
-class HostCheck:
-    """ASGI middleware: refuse requests whose ``Host`` names neither a loopback address nor
-    one of ``extra`` (421, JSON); a request without ``Host`` (HTTP/1.0) passes."""
+class HostAllowList:
+    """The ``Host`` values the mock serves: loopback names and addresses, and ``extra``."""
 
-    def __init__(self, app: ASGIApp, extra: frozenset[str] = frozenset()) -> None:
-        self.app = app
+    def __init__(self, extra: frozenset[str] = frozenset()) -> None:
         self.extra = frozenset(host_name(h) for h in extra)
         self._seen: dict[bytes, bool] = {}
 
@@ -132,10 +131,27 @@ class HostCheck:
                 self._seen[header] = known
         return known
 
+    def passes(self, scope: Scope) -> bool:
+        """Whether a request may be served: its (first) ``Host`` is allowed, or it sent none
+        (HTTP/1.0)."""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                return self.allowed(value)
+        return True
+
+
+class HostCheck:
+    """ASGI middleware: refuse requests whose ``Host`` names neither a loopback address nor
+    one of the allow list's names (421, JSON); a request without ``Host`` (HTTP/1.0) passes."""
+
+    def __init__(self, app: ASGIApp, hosts: HostAllowList) -> None:
+        self.app = app
+        self.hosts = hosts
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             host = next((v for k, v in scope["headers"] if k == b"host"), None)
-            if host is not None and not self.allowed(host):
+            if host is not None and not self.hosts.allowed(host):
                 body = orjson.dumps(
                     {
                         "error": f"sms-mockserver: Host {host.decode('latin-1')!r} is not a "
