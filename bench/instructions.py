@@ -72,13 +72,16 @@ def _without(step: str) -> None:
     from mockserver.store.memory import MemoryStore
     from mockserver.store.records import Message, Submission
 
-    def nothing(store: MemoryStore, namespace: str, sub: Submission, out: list[Message]) -> None:
+    def nothing(
+        store: MemoryStore, namespace: str, run: list[Submission], out: list[Message]
+    ) -> None:
         return None
 
     def encode_only(
-        store: MemoryStore, namespace: str, sub: Submission, out: list[Message]
+        store: MemoryStore, namespace: str, run: list[Submission], out: list[Message]
     ) -> None:
-        sub.encode()
+        for submission in run:
+            submission.encode()
 
     if step == "filing":
         MemoryStore._file = nothing  # type: ignore[method-assign, assignment]

@@ -1,4 +1,11 @@
-"""The mock as the benchmark serves it: the real app at its default settings.
+"""The mock as the benchmark serves it: the real app at its default settings, served the way
+``sms-mockserver serve`` serves it.
+
+``serve`` runs the app in uvicorn with the mock's own protocol (header timeout, lingering
+close, connection cap: :func:`mockserver.serving.uvicorn_config`), and on its default host,
+127.0.0.1, with the ``Host`` check on (a guard against DNS rebinding).  Both cost something
+per request, so both are measured: ``python -m bench.mock_app FACTORY --host H --port P``
+serves a factory below exactly so.  The bare app stays on plain uvicorn (it is the floor).
 
 Nothing is raised to flatter the figures: the journal keeps its default bounds (10,000
 messages per namespace, then the oldest is evicted), so a measured run also measures
@@ -6,12 +13,13 @@ eviction.  Two things are set up front, as a client would have them before its f
 the 2sms bearer token the benchmark sends (obtaining a token is not what is measured), and
 a credit balance for its account large enough for the run (a balance, not a limit).
 
-Serve with ``python -m uvicorn --factory bench.mock_app:app`` (memory store) or
-``bench.mock_app:sqlite_app`` (a fresh SQLite file per server start, removed at exit).
+The factories: ``app`` (memory store) and ``sqlite_app`` (a fresh SQLite file per server
+start, removed at exit).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import shutil
@@ -20,13 +28,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import uvicorn
 from starlette.applications import Starlette
 
 from mockserver import Settings, create_app
 from mockserver.providers.twosms import CREDITS_KEY, TOKEN_KEY, client_namespace
+from mockserver.serving import uvicorn_config
 from mockserver.store import SHARED, MemoryStore, Store
 
-__all__ = ["BENCH_TWOSMS_TOKEN", "app", "sqlite_app"]
+__all__ = ["BENCH_TWOSMS_TOKEN", "app", "main", "serve_settings", "sqlite_app"]
 
 #: The bearer token bench/run.py sends to the 2sms endpoint.
 BENCH_TWOSMS_TOKEN = "bench-token"
@@ -54,9 +64,15 @@ def _build(store: Store, settings: Settings) -> Starlette:
     return create_app(settings=settings, store=store)
 
 
+def serve_settings() -> Settings:
+    """The default settings as ``sms-mockserver serve`` runs them on its default host,
+    127.0.0.1: with the ``Host`` check on and no extra names (``mockserver.cli``)."""
+    return Settings().replace(allowed_hosts=frozenset())
+
+
 def app() -> Starlette:
     """The mock with the in-memory store, default settings."""
-    settings = Settings()
+    settings = serve_settings()
     return _build(MemoryStore(settings.store_limits()), settings)
 
 
@@ -64,9 +80,26 @@ def sqlite_app() -> Starlette:
     """The mock with a new SQLite store, default settings (as ``sms-mockserver serve``)."""
     from mockserver.store.sqlite import SQLiteStore
 
-    settings = Settings()
+    settings = serve_settings()
     directory = tempfile.mkdtemp(prefix="smsmock-bench-db-")
     atexit.register(shutil.rmtree, directory, True)
     return _build(
         SQLiteStore(Path(directory) / "journal.sqlite3", settings.store_limits()), settings
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve one factory of this module as ``sms-mockserver serve`` serves the mock."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("factory", choices=("app", "sqlite_app"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8910)
+    args = parser.parse_args(argv)
+    built = app() if args.factory == "app" else sqlite_app()
+    settings: Settings = built.state.settings
+    uvicorn.Server(uvicorn_config(built, settings, host=args.host, port=args.port)).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,9 +1,10 @@
 """Throughput benchmark: the mock against a bare Starlette floor, in one run, under one load.
 
 Each *pair* sends one fixed request to two servers: ``bare`` (a Starlette app that only parses
-what the mock parses) and ``mock`` (the real mock doing the full validated send).  Every
-server is its own single-worker uvicorn process, started one at a time so the two never share
-the machine's cores; the load comes from ``wrk`` with one thread (so it takes one core at
+what the mock parses) and ``mock`` (the real mock doing the full validated send, served as
+``sms-mockserver serve`` serves it: ``bench/mock_app.py``).  Every server is its own
+single-worker uvicorn process, started one at a time so the two never share the machine's
+cores; the load comes from ``wrk`` with one thread (so it takes one core at
 most).  A sample request is checked before the warm-up and after the measured run, so error
 responses are never what gets measured.
 
@@ -73,6 +74,9 @@ class Target:
     app: str
     #: True when ``app`` names a factory function (uvicorn ``--factory``).
     factory: bool = False
+    #: True to serve ``app`` (a factory of ``bench.mock_app``) as ``sms-mockserver serve``
+    #: serves the mock (``python -m bench.mock_app``), not on plain uvicorn.
+    as_served: bool = False
     expect_status: int = 200
     #: Bytes the sample response body must contain (``None``: any body).
     expect_in_body: bytes | None = None
@@ -148,7 +152,9 @@ def _pair(
         name=name,
         request=request,
         bare=Target(name="bare", app="bench.bare_app:app"),
-        mock=Target(name="mock", app=mock_app, factory=True, expect_in_body=expect_in_body),
+        mock=Target(
+            name="mock", app=mock_app, factory=True, as_served=True, expect_in_body=expect_in_body
+        ),
         ratio_target=target,
     )
 
@@ -405,19 +411,23 @@ def stop_server(proc: subprocess.Popen[Any]) -> None:
 @contextlib.contextmanager
 def serve(target: Target, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``target`` in its own single-worker uvicorn process for the ``with`` block."""
-    cmd = [sys.executable, "-m", "uvicorn"]
-    if target.factory:
-        cmd.append("--factory")
-    cmd += [
-        target.app,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    if target.as_served:
+        module, _, factory = target.app.partition(":")
+        cmd = [sys.executable, "-m", module, factory, "--host", HOST, "--port", str(port)]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn"]
+        if target.factory:
+            cmd.append("--factory")
+        cmd += [
+            target.app,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -511,8 +521,8 @@ def render_table(results: Sequence[PairResult], env: dict[str, Any], options: Op
         f"python {env['python']}, starlette {env['starlette']}, uvicorn {env['uvicorn']}, "
         f"CPU: {env['cpu']}, {env['cores']} cores)",
         f"load generator: wrk {env['wrk']} with {WRK_THREADS} thread (at most one core); "
-        "servers run one at a time, each one uvicorn worker; each round measures bare, "
-        "then mock",
+        "servers run one at a time, each one uvicorn worker (the mock as `serve` runs it); "
+        "each round measures bare, then mock",
         f"{'pair':<12}{'target':<8}{'req/s':<9}{'p50':<10}{'p99':<10}non-2xx",
     ]
     for result in results:
@@ -546,6 +556,7 @@ def _result_json(runs: Sequence[WrkResult], target: Target) -> dict[str, Any]:
     return {
         "app": target.app,
         "factory": target.factory,
+        "as_served": target.as_served,
         "median": asdict(median_run(runs)),
         "rounds": [asdict(r) for r in runs],
     }
