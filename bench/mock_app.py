@@ -33,7 +33,7 @@ from starlette.applications import Starlette
 
 from mockserver import Settings, create_app
 from mockserver.providers.twosms import CREDITS_KEY, TOKEN_KEY, client_namespace
-from mockserver.serving import uvicorn_config
+from mockserver.serving import settle_heap, uvicorn_config
 from mockserver.store import SHARED, MemoryStore, Store
 
 __all__ = ["BENCH_TWOSMS_TOKEN", "app", "main", "serve_settings", "sqlite_app"]
@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     built = app() if args.factory == "app" else sqlite_app()
     settings: Settings = built.state.settings
-    uvicorn.Server(uvicorn_config(built, settings, host=args.host, port=args.port)).run()
+    server = uvicorn.Server(uvicorn_config(built, settings, host=args.host, port=args.port))
+    settle_heap()  # as serve does
+    server.run()
     return 0
 
 

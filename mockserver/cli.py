@@ -190,7 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .serving import uvicorn_config
+    from .serving import settle_heap, uvicorn_config
 
     settings = Settings()
     if args.config:
@@ -225,6 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.log_level in {"info", "debug"},
     )
     server = uvicorn.Server(config)
+    settle_heap()
 
     # Print the real URL (port 0 picks a free one) once the socket is bound.
     original_startup = server.startup
