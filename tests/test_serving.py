@@ -111,6 +111,32 @@ def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServ
             time.sleep(0.5)
 
 
+def test_the_host_check_passes_a_request_without_host_and_refuses_a_foreign_one(
+    mock: MockServer,
+) -> None:
+    # MockServer on a loopback address has the Host check on; a provider send is checked
+    # before the short way to its endpoint (HTTP/1.0 sends no Host: nothing to check).
+    def send(version: str, host: str | None) -> bytes:
+        head = f"POST {ZOHO_PATH} {version}\r\n"
+        if host is not None:
+            head += f"Host: {host}\r\n"
+        head += (
+            "Authorization: Zoho-oauthtoken t\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {len(SEND_BODY)}\r\nConnection: close\r\n\r\n"
+        )
+        with connect(mock) as sock:
+            sock.sendall(head.encode() + SEND_BODY)
+            return read_until_closed(sock)
+
+    served = send("HTTP/1.0", None)
+    assert served.startswith(b"HTTP/1.1 200 ")
+    assert b'"ZVSMS-2000"' in served
+    refused = send("HTTP/1.1", "attacker.example")
+    assert refused.startswith(b"HTTP/1.1 421 ")
+    assert b"is not a loopback name" in refused
+
+
 def test_an_answer_before_the_body_closes_the_connection(mock: MockServer) -> None:
     # A refused token is answered before the body is read: the rest of the body must not be
     # read as a next request on the same connection.
