@@ -176,7 +176,8 @@ class MemoryStore:
 
         Consecutive one-recipient submissions to one namespace (the queued kind) are filed as
         one run: one ring check, one eviction, one arena append and one ledger update for all
-        of them rather than one each (``bench/inproc.py``, 2sms send: about 5 µs a send).
+        of them rather than one each (``bench/inproc.py``, 2sms send at the default ring, with
+        the arena's eviction by column sums: 166 to 153 µs a send).
         The store ends as it would have after filing them one by one, since reads see it only
         once the whole queue is filed; a run holds at most ``max_messages`` so that it never
         has to evict its own first members.
