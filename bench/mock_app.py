@@ -32,6 +32,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mockserver import Settings, create_app
+from mockserver.access import served_hosts
 from mockserver.providers.twosms import CREDITS_KEY, TOKEN_KEY, client_namespace
 from mockserver.serving import settle_heap, uvicorn_config
 from mockserver.store import SHARED, MemoryStore, Store
@@ -66,8 +67,9 @@ def _build(store: Store, settings: Settings) -> Starlette:
 
 def serve_settings() -> Settings:
     """The default settings as ``sms-mockserver serve`` runs them on its default host,
-    127.0.0.1: with the ``Host`` check on and no extra names (``mockserver.cli``)."""
-    return Settings().replace(allowed_hosts=frozenset())
+    127.0.0.1 (the ``Host`` check on, by the same rule)."""
+    settings = Settings()
+    return settings.replace(allowed_hosts=served_hosts(settings.allowed_hosts, "127.0.0.1"))
 
 
 def app() -> Starlette:

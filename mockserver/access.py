@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import orjson
@@ -37,6 +38,7 @@ __all__ = [
     "is_local",
     "is_loopback",
     "require_local",
+    "served_hosts",
 ]
 
 #: Environment variable holding the admin token when ``--admin-token`` is not given.
@@ -55,6 +57,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def served_hosts(
+    allowed: frozenset[str] | None, host: str, extra: Iterable[str] = ()
+) -> frozenset[str] | None:
+    """The ``allowed_hosts`` a server bound to ``host`` runs with: the Host check is on (the
+    loopback names, ``allowed`` and ``extra`` served) for a loopback address, and whenever
+    ``extra`` names a host; otherwise ``allowed`` as it is (README, "Access off loopback")."""
+    names = frozenset(extra)
+    if is_loopback(host) or names:
+        return frozenset(allowed or ()) | names
+    return allowed
 
 
 def is_local(url: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .access import ADMIN_TOKEN_ENV, exposure, is_loopback, require_local
+from .access import ADMIN_TOKEN_ENV, exposure, require_local, served_hosts
 from .config import Settings, deprecated_keys, read_toml
 from .contracts import PROVIDERS, contracts_dir, render_openapi, write_openapi
 from .errors import MockServerError
@@ -208,9 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.replace(seed=args.seed)
     token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or settings.admin_token
     warning = exposure(args.host, token, args.insecure)
-    hosts = settings.allowed_hosts
-    if is_loopback(args.host) or args.allowed_host:  # the Host check is on
-        hosts = frozenset(hosts or ()) | frozenset(args.allowed_host)
+    hosts = served_hosts(settings.allowed_hosts, args.host, args.allowed_host)
     settings = settings.replace(admin_token=token, allowed_hosts=hosts)
     store = store_from_url(
         args.store or os.environ.get(STORE_ENV) or "sqlite", settings.store_limits()

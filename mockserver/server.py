@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from .access import ADMIN_TOKEN_ENV, exposure, is_loopback
+from .access import ADMIN_TOKEN_ENV, exposure, served_hosts
 from .app import create_app
 from .config import Settings
 from .errors import TOOL, MockServerError
@@ -55,8 +55,9 @@ class MockServer:
         # As `serve`: a non-loopback host needs an admin token (or insecure=True), and on a
         # loopback host only loopback names are served (README, "Access off loopback").
         exposure(host, self.settings.admin_token, insecure)
-        if is_loopback(host) and self.settings.allowed_hosts is None:
-            self.settings = self.settings.replace(allowed_hosts=frozenset())
+        self.settings = self.settings.replace(
+            allowed_hosts=served_hosts(self.settings.allowed_hosts, host)
+        )
         self.admin_token = self.settings.admin_token
         if isinstance(store, str):
             store = store_from_url(store, self.settings.store_limits())
