@@ -20,7 +20,7 @@ from mockserver import MockServer, Settings
 
 from .conftest import VALID_SMS, ZOHO_PATH, serve_command
 
-TIMEOUTS = Settings(header_timeout_seconds=1, body_timeout_seconds=1)
+TIMEOUTS = Settings(header_timeout_seconds=1, body_timeout_seconds=1, keep_alive_timeout_seconds=1)
 #: A Zoho send's multipart body (boundary "b").
 SEND_BODY = (
     '--b\r\nContent-Disposition: form-data; name="sms_data"\r\n\r\n'
@@ -109,6 +109,46 @@ def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServ
             sock.sendall(request)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
             time.sleep(0.5)
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
+    mock: MockServer,
+) -> None:
+    body = SEND_BODY
+    request = (
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Zoho-oauthtoken t\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with connect(mock) as sock:
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        started = time.monotonic()
+        assert read_until_closed(sock) == b""  # nothing more: the server closes it
+        elapsed = time.monotonic() - started
+    assert 0.8 < elapsed < 3
+
+
+def test_pipelined_requests_are_answered_in_order(mock: MockServer) -> None:
+    body = SEND_BODY
+    requests = b"".join(
+        (
+            f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\n"
+            f"Authorization: Zoho-oauthtoken t\r\nX-Mock-Namespace: pipelined-{n}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            + ("Connection: close\r\n" if n == 2 else "")
+            + "\r\n"
+        ).encode()
+        + body
+        for n in range(3)
+    )
+    with connect(mock) as sock:
+        sock.sendall(requests)  # three requests in one write: answered one after another
+        answers = read_until_closed(sock)
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 3
+    for n in range(3):
+        assert len(mock.messages(namespace=f"pipelined-{n}")) == 1
 
 
 def test_the_host_check_passes_a_request_without_host_and_refuses_a_foreign_one(
