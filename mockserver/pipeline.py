@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -62,9 +63,11 @@ __all__ = [
 
 #: Header that picks the state partition a request belongs to.
 NAMESPACE_HEADER = "x-mock-namespace"
-#: ASGI scope extension through which an answer cuts its connection (connection faults):
-#: set by the server's protocol (:mod:`mockserver.serving`), absent in-process.
+#: ASGI scope extension through which an answer goes out in one write, or cuts its
+#: connection (connection faults): set by the server's protocol (:mod:`mockserver.serving`,
+#: ``ConnectionControl``), absent in-process.
 CONNECTION_EXTENSION = "sms_mockserver.connection"
+_NO_EXTENSIONS: dict[str, Any] = {}
 #: How a connection fault ends a request (:attr:`Answer.cut`).
 CUTS = frozenset({"reset", "hang", "truncate", "close_after_headers"})
 #: Bodies larger than this are parsed (and their answers composed) in a worker thread, so
@@ -107,6 +110,11 @@ class Endpoint:
         if answer is None:
             return  # the client went away: nobody to answer
         ctype = answer.content_type or self.operation.response_type(incoming)
+        if not answer.headers and not answer.cut:
+            # Served by the mock's protocol, the usual answer goes out in one write.
+            control = scope.get("extensions", _NO_EXTENSIONS).get(CONNECTION_EXTENSION)
+            if control is not None and control.answer(answer.status, ctype, answer.body):
+                return
         raw = [
             (b"content-length", str(len(answer.body)).encode("latin-1")),
             (b"content-type", ctype),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from unittest.mock import ANY
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from mockserver import MockServer, Settings
@@ -129,26 +131,60 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     assert 0.8 < elapsed < 3
 
 
+ZOHO_ONES = (2, 3)
+
+
 def test_pipelined_requests_are_answered_in_order(mock: MockServer) -> None:
-    body = SEND_BODY
-    requests = b"".join(
-        (
-            f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\n"
-            f"Authorization: Zoho-oauthtoken t\r\nX-Mock-Namespace: pipelined-{n}\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            + ("Connection: close\r\n" if n == 2 else "")
+    token = httpx.post(
+        f"{mock.url}/Token",
+        data={"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"},
+    ).json()["access_token"]
+    twosms_body = json.dumps(
+        {
+            "Contacts": {"QuickRecipients": {"+12345678901": 2}},
+            "Content": "hi",
+            "Options": {},
+            "Type": 1,
+        }
+    ).encode()
+
+    def request(n: int) -> bytes:  # 2sms, 2sms, Zoho, Zoho, 2sms; the last one closes
+        zoho = n in ZOHO_ONES
+        head = (
+            f"POST {ZOHO_PATH if zoho else '/api/v2/sms/messages'} HTTP/1.1\r\n"
+            f"Host: localhost\r\nX-Mock-Namespace: pipelined-{n}\r\n"
+            + (
+                "Authorization: Zoho-oauthtoken t\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\n"
+                if zoho
+                else f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            )
+            + f"Content-Length: {len(SEND_BODY if zoho else twosms_body)}\r\n"
+            + ("Connection: close\r\n" if n == 4 else "")
             + "\r\n"
-        ).encode()
-        + body
-        for n in range(3)
-    )
+        )
+        return head.encode() + (SEND_BODY if zoho else twosms_body)
+
     with connect(mock) as sock:
-        sock.sendall(requests)  # three requests in one write: answered one after another
-        answers = read_until_closed(sock)
-    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 3
-    for n in range(3):
-        assert len(mock.messages(namespace=f"pipelined-{n}")) == 1
+        # Four requests in one write, two of each provider back to back.
+        sock.sendall(b"".join(request(n) for n in range(4)))  # four requests in one write
+        time.sleep(0.5)  # anything sent for them (a stray 500) comes before the fifth answer
+        sock.sendall(request(4))
+        stream = read_until_closed(sock)
+    answers = []
+    while stream:  # each answer's head, then as many bytes as its Content-Length says
+        head, _, stream = stream.partition(b"\r\n\r\n")
+        length = int(head.lower().partition(b"content-length: ")[2].partition(b"\r\n")[0])
+        answers.append((head.partition(b"\r\n")[0], json.loads(stream[:length])))
+        stream = stream[length:]
+    assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 5
+    for n, (_, payload) in enumerate(answers):  # each answer is its own request's
+        if n in ZOHO_ONES:
+            assert payload["code"] == "ZVSMS-2000"
+        else:
+            assert payload["ResponseData"]["Result"] == "Success"
+        (message,) = mock.messages(namespace=f"pipelined-{n}")
+        assert message.provider == ("zoho_voice" if n in ZOHO_ONES else "twosms")
 
 
 def test_the_host_check_passes_a_request_without_host_and_refuses_a_foreign_one(
@@ -288,3 +324,62 @@ def test_settle_heap_leaves_the_start_up_objects_out_of_later_collections() -> N
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_two_pipelined_sends_get_two_answers_and_nothing_more(mock: MockServer) -> None:
+    token = httpx.post(
+        f"{mock.url}/Token",
+        data={"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"},
+    ).json()["access_token"]
+    body = (
+        b'{"Contacts":{"QuickRecipients":{"+12345678901":2}},"Content":"hi","Options":{},"Type":1}'
+    )
+    request = (
+        f"POST /api/v2/sms/messages HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with connect(mock) as sock:
+        sock.sendall(request + request)  # kept open: a stray answer would come within 0.5 s
+        sock.settimeout(0.5)
+        stream = b""
+        with contextlib.suppress(TimeoutError):
+            while chunk := sock.recv(65536):
+                stream += chunk
+    assert stream.count(b"HTTP/1.1 ") == 2
+    assert stream.count(b"HTTP/1.1 200 OK\r\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("version", "extra"), [("1.1", "Connection: close\r\n"), ("1.0", ""), ("1.1", "")]
+)
+def test_an_answer_in_one_write_has_the_servers_headers_and_closes_when_asked(
+    mock: MockServer, version: str, extra: str
+) -> None:
+    body = SEND_BODY
+    request = (
+        f"POST {ZOHO_PATH} HTTP/{version}\r\nHost: localhost\r\n"
+        "Authorization: Zoho-oauthtoken t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+    closes = bool(extra) or version == "1.0"
+    with connect(mock) as sock:
+        sock.sendall(request)
+        if closes:
+            answer = read_until_closed(sock)
+        else:
+            sock.settimeout(0.5)  # kept alive: read what comes, then the connection is open
+            answer = b""
+            with contextlib.suppress(TimeoutError):
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            sock.sendall(request)  # and it serves the next request
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    fields = dict(line.split(b": ", 1) for line in lines[1:])
+    assert fields.keys() >= {b"date", b"server", b"content-length", b"content-type"}
+    assert int(fields[b"content-length"]) == len(payload)
+    assert json.loads(payload)["code"] == "ZVSMS-2000"
+    assert (fields.get(b"connection") == b"close") is closes
