@@ -7,13 +7,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import Receive
 
 from .errors import FieldProblem, Reject
 
-__all__ = ["BodyDeadlines", "declared_length", "has_body", "read_body"]
+__all__ = ["BodyDeadlines", "WholeBody", "declared_length", "has_body", "read_body"]
+
+
+class WholeBody(Protocol):
+    """What the server may offer besides ``receive``: the whole body at once, when it has
+    all come (:class:`mockserver.serving.ConnectionControl`)."""
+
+    def whole_body(self) -> bytes | None:
+        """The whole body, or None: read it through ``receive``."""
+        ...
 
 
 def _too_large(limit: int) -> Reject:
@@ -70,13 +79,26 @@ class BodyDeadlines:
 
 
 async def read_body(
-    receive: Receive, headers: Mapping[str, str], limit: int, deadlines: BodyDeadlines
+    receive: Receive,
+    headers: Mapping[str, str],
+    limit: int,
+    deadlines: BodyDeadlines,
+    server: WholeBody | None = None,
 ) -> bytes | None:
     """The whole body, refused from Content-Length or as soon as it crosses ``limit``, or
-    when it has not all come within the deadline; None when the client disconnected first."""
+    when it has not all come within the deadline; None when the client disconnected first.
+
+    ``server``: what the server offers to hand over a body that has all come at once.
+    """
     declared = declared_length(headers)
     if declared is not None and declared > limit:
         raise _too_large(limit)
+    if server is not None:
+        whole = server.whole_body()
+        if whole is not None:
+            if len(whole) > limit:
+                raise _too_large(limit)
+            return whole
     task = asyncio.current_task() if deadlines.running else None
     if task is not None:
         deadlines.reading[task] = time.monotonic() + deadlines.timeout

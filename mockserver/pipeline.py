@@ -33,7 +33,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from .body import BodyDeadlines, has_body, read_body
+from .body import BodyDeadlines, WholeBody, has_body, read_body
 from .callbacks import CALLBACK_HEADER
 from .errors import FieldProblem, Reject, StoreFullError
 from .exchange import (
@@ -106,15 +106,20 @@ class Endpoint:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         query: bytes = scope.get("query_string", b"")
         incoming = Incoming(scope["method"], scope["path"], query.decode("latin-1"), headers)
-        answer = await self.handle(incoming, receive)
+        # Served by the mock's protocol: the body that has all come is taken at once, and
+        # the usual answer goes out in one write.
+        control = scope.get("extensions", _NO_EXTENSIONS).get(CONNECTION_EXTENSION)
+        answer = await self.handle(incoming, receive, control)
         if answer is None:
             return  # the client went away: nobody to answer
         ctype = answer.content_type or self.operation.response_type(incoming)
-        if not answer.headers and not answer.cut:
-            # Served by the mock's protocol, the usual answer goes out in one write.
-            control = scope.get("extensions", _NO_EXTENSIONS).get(CONNECTION_EXTENSION)
-            if control is not None and control.answer(answer.status, ctype, answer.body):
-                return
+        if (
+            control is not None
+            and not answer.headers
+            and not answer.cut
+            and control.answer(answer.status, ctype, answer.body)
+        ):
+            return
         raw = [
             (b"content-length", str(len(answer.body)).encode("latin-1")),
             (b"content-type", ctype),
@@ -127,8 +132,12 @@ class Endpoint:
         await send({"type": "http.response.start", "status": answer.status, "headers": raw})
         await send({"type": "http.response.body", "body": answer.body})
 
-    async def handle(self, incoming: Incoming, receive: Receive) -> Answer | None:
+    async def handle(
+        self, incoming: Incoming, receive: Receive, server: WholeBody | None = None
+    ) -> Answer | None:
         """Run the pipeline for one request; None when the client disconnected.
+
+        ``server``: what the server offers to hand over a body that has all come at once.
 
         An answer given before the whole body was read (a refused token, a body over its
         size, a fault, a 408) closes the connection: the rest of the body would otherwise be
@@ -148,7 +157,9 @@ class Endpoint:
                 if named is None and principal.namespace:
                     ctx.namespace = principal.namespace
                 op.precheck(incoming)
-                body = await read_body(receive, incoming.headers, op.max_body, self.deadlines)
+                body = await read_body(
+                    receive, incoming.headers, op.max_body, self.deadlines, server
+                )
                 if body is None:
                     return None
                 body_read = True

@@ -52,6 +52,28 @@ class ConnectionControl:
         # The request's own cycle: a pipelined request's may already be the protocol's.
         self._cycle = cycle
 
+    def whole_body(self) -> bytes | None:
+        """The request's body when all of it has come and nothing else stands in the way,
+        taken as uvicorn's ``receive`` would hand it over; None: read it through ``receive``.
+
+        The usual send's body comes with its headers: this spares it ``receive``'s
+        coroutine, its wait on the cycle's event and the deadline the pipeline would
+        register for a body still to come.
+        """
+        cycle = self._cycle
+        if (
+            cycle.more_body
+            or cycle.disconnected
+            or cycle.response_complete
+            or cycle.waiting_for_100_continue
+        ):
+            return None
+        body = bytes(cycle.body)
+        cycle.body = bytearray()
+        cycle.message_event.clear()
+        cycle.flow.resume_reading()
+        return body
+
     def answer(self, status: int, content_type: bytes, body: bytes) -> bool:
         """Send a whole answer (status, the server's default headers, Content-Length,
         Content-Type and the body) in one write, as uvicorn's ``send`` would for the two ASGI

@@ -383,3 +383,23 @@ def test_an_answer_in_one_write_has_the_servers_headers_and_closes_when_asked(
     assert int(fields[b"content-length"]) == len(payload)
     assert json.loads(payload)["code"] == "ZVSMS-2000"
     assert (fields.get(b"connection") == b"close") is closes
+
+
+def test_a_chunked_body_over_the_limit_is_refused_when_it_has_all_come() -> None:
+    body = SEND_BODY + b"x" * 2000  # no Content-Length to refuse it from: chunks
+    request = (
+        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Zoho-oauthtoken t\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with MockServer(settings=Settings(max_body_bytes=1000)) as mock, connect(mock) as sock:
+        sock.sendall(request)
+        answer = read_until_closed(sock)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(payload) == {
+        "status": "ERROR",
+        "code": "ZVSMS-4027",
+        "message": ANY,
+    }
+    assert "a request body of at most 1000 bytes" in json.loads(payload)["message"]
