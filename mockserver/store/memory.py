@@ -42,7 +42,9 @@ from .records import (
     decode_exchange,
     decode_head,
     decode_message,
+    head_id,
     page_of,
+    row_id,
     with_status,
 )
 from .waiters import Waiters
@@ -262,7 +264,7 @@ class MemoryStore:
             if space is None:
                 continue
             for i in space.arena.find(ID, key):
-                if orjson.loads(space.arena.row(i))["id"] == message_id:
+                if row_id(space.arena.row(i)) == message_id:
                     return name, space.arena, i
         return None
 
@@ -288,7 +290,7 @@ class MemoryStore:
                 if where in seen:
                     continue
                 seen.add(where)
-                if orjson.loads(arena.head(i))["id"] == submission_id:
+                if head_id(arena.head(i)) == submission_id:
                     blob = arena.exchange(i)
                     break
         return decode_exchange(bytes(blob)) if blob is not None else None
