@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 
 from mockserver.errors import StoreFullError
@@ -17,6 +18,7 @@ from mockserver.store import (
     StoreLimits,
     Submission,
 )
+from mockserver.store.records import EXCHANGE_FIELDS, HEAD_FIELDS, ROW_FIELDS
 from mockserver.store.sqlite import MIGRATIONS, SCHEMA, SQLiteStore
 
 from .conftest import StoreFactory
@@ -146,10 +148,17 @@ async def test_files_no_row_names_are_swept_when_the_store_opens(tmp_path: Path)
         await store.close()
 
 
+def version_1(record: bytes, names: tuple[str, ...]) -> bytes:
+    """``record`` in the journal layout of version 1 (named keys), as older files hold it."""
+    return orjson.dumps({"v": 1, **dict(zip(names, orjson.loads(record)[1:], strict=True))})
+
+
 async def test_a_file_of_the_schema_before_media_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite3"
     old = mms(1)
     head, exchange, rows = old.encode()
+    head, exchange = version_1(head, HEAD_FIELDS), version_1(exchange, EXCHANGE_FIELDS)
+    rows = [version_1(row, ROW_FIELDS) for row in rows]
     conn = sqlite3.connect(db, isolation_level=None)
     conn.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
     conn.execute("INSERT INTO submissions VALUES ('a', 'sub-1', ?, ?)", (head, exchange))
@@ -160,7 +169,7 @@ async def test_a_file_of_the_schema_before_media_is_migrated(tmp_path: Path) -> 
     )
     conn.execute("INSERT INTO namespaces (name, last_used) VALUES ('a', 1)")
     conn.close()
-    assert SCHEMA == 2
+    assert SCHEMA == 3
     store = SQLiteStore(db)
     await store.open()
     try:
@@ -174,7 +183,7 @@ async def test_a_file_of_the_schema_before_media_is_migrated(tmp_path: Path) -> 
     finally:
         await store.close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     conn.close()
 
 
