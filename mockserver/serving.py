@@ -209,10 +209,10 @@ class _TimedProtocol(HttpToolsProtocol):
     The header and keep-alive timeouts are kept by one sweep over the server's connections
     (every quarter of the shorter timeout), not by timers armed and cancelled for each
     request (uvicorn's keep-alive one and a header one): a request only notes when its
-    connection began to wait.  The connection's transport wrapper and its
-    :class:`ConnectionControl` are made once per connection, not per request.  Together that
-    took about 10 us off a 2sms send served (4,010 to 4,180 sends a second, A/B under
-    ``make bench``'s load); a connection is closed between its timeout and a quarter past it.
+    connection began to wait.  The connection's transport wrapper is made once per
+    connection, not per request.  Together that took about 10 us off a 2sms send served
+    (4,010 to 4,180 sends a second, A/B under ``make bench``'s load); a connection is closed
+    between its timeout and a quarter past it.
     """
 
     header_timeout: float = 10.0
@@ -220,8 +220,10 @@ class _TimedProtocol(HttpToolsProtocol):
     linger_seconds: float = 30.0
     linger_idle_seconds: float = 5.0
     linger_max_bytes: int = 256 * 1024 * 1024
-    #: The sweep's timer while any connection of this protocol's server is open.
+    #: The sweep's timer while any connection of this protocol's server is open, and the
+    #: event loop it runs on (a server started again runs on a new one).
     _sweep: asyncio.TimerHandle | None = None
+    _sweep_loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -243,8 +245,9 @@ class _TimedProtocol(HttpToolsProtocol):
 
     def _start_sweeping(self) -> None:
         cls = type(self)
-        if cls._sweep is None:
+        if cls._sweep is None or cls._sweep_loop is not self.loop:
             period = max(0.05, min(self.header_timeout, self.keep_alive_timeout) / 4)
+            cls._sweep_loop = self.loop
             cls._sweep = self.loop.call_later(period, self._sweep_connections, period)
 
     def _sweep_connections(self, period: float) -> None:
@@ -343,19 +346,20 @@ class _TimedProtocol(HttpToolsProtocol):
                 extensions[CONNECTION_EXTENSION] = control
 
     def on_response_complete(self) -> None:
-        self.server_state.total_requests += 1
         held = self._held_transport
         if held is not None:
             held.next_answer()
-        if self.lingering or self.transport.is_closing():
-            return  # no keep-alive wait, no next request: the connection is ending
-        # uvicorn's own, without its keep-alive timer (the sweep keeps that timeout).
+        if self.lingering:  # no keep-alive wait, no next request: the connection is ending
+            self.server_state.total_requests += 1
+            return
+        if self.pipeline or self.transport.is_closing():
+            # uvicorn's own: it starts the next pipelined request (and arms no timer).
+            super().on_response_complete()
+            return
+        # uvicorn's own for the usual case, without its keep-alive timer: the sweep keeps it.
+        self.server_state.total_requests += 1
         self.flow.resume_reading()
-        if self.pipeline:
-            cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
-        else:
-            self._wait_for(_IDLE)
+        self._wait_for(_IDLE)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._waiting = _BUSY
