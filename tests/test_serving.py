@@ -30,6 +30,15 @@ SEND_BODY = (
 ).encode()
 
 
+def zoho_send_request(extra: str = "", version: str = "1.1") -> bytes:
+    """A whole Zoho send (:data:`SEND_BODY`) as literal bytes; ``extra``: header lines."""
+    return (
+        f"POST {ZOHO_PATH} HTTP/{version}\r\nHost: localhost\r\n"
+        "Authorization: Zoho-oauthtoken t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(SEND_BODY)}\r\n{extra}\r\n"
+    ).encode() + SEND_BODY
+
+
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockServer]:
     with MockServer(settings=TIMEOUTS) as server:
@@ -100,12 +109,7 @@ def test_a_body_that_does_not_come_gets_the_providers_408(mock: MockServer) -> N
 
 
 def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServer) -> None:
-    body = SEND_BODY
-    request = (
-        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Zoho-oauthtoken t\r\n"
-        "Content-Type: multipart/form-data; boundary=b\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = zoho_send_request()
     with connect(mock) as sock:
         for _ in range(2):  # the second request on the same connection, after a pause
             sock.sendall(request)
@@ -116,14 +120,8 @@ def test_a_request_in_time_is_answered_on_a_kept_alive_connection(mock: MockServ
 def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     mock: MockServer,
 ) -> None:
-    body = SEND_BODY
-    request = (
-        f"POST {ZOHO_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Zoho-oauthtoken t\r\n"
-        "Content-Type: multipart/form-data; boundary=b\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
     with connect(mock) as sock:
-        sock.sendall(request)
+        sock.sendall(zoho_send_request())
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
         started = time.monotonic()
         assert read_until_closed(sock) == b""  # nothing more: the server closes it
@@ -356,12 +354,7 @@ def test_two_pipelined_sends_get_two_answers_and_nothing_more(mock: MockServer) 
 def test_an_answer_in_one_write_has_the_servers_headers_and_closes_when_asked(
     mock: MockServer, version: str, extra: str
 ) -> None:
-    body = SEND_BODY
-    request = (
-        f"POST {ZOHO_PATH} HTTP/{version}\r\nHost: localhost\r\n"
-        "Authorization: Zoho-oauthtoken t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-        f"Content-Length: {len(body)}\r\n{extra}\r\n"
-    ).encode() + body
+    request = zoho_send_request(extra, version)
     closes = bool(extra) or version == "1.0"
     with connect(mock) as sock:
         sock.sendall(request)
