@@ -66,8 +66,20 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     # Authorization): this runs on every send.
     for name in SECRET_HEADERS.intersection(out):
         value = out[name]
-        out[name] = redact_credential(value) if name.endswith("authorization") else "***"
+        if not name.endswith("authorization"):
+            out[name] = "***"
+        elif len(value) <= _KEPT_CREDENTIAL_CHARS:
+            out[name] = _redacted(value)
+        else:
+            out[name] = redact_credential(value)
     return out
+
+
+#: The longest credential whose redaction is remembered: a client sends the same one with
+#: every request, and a short one is all clients send (a 16 KiB one is never kept, so the
+#: 256 remembered take at most 256 KiB).
+_KEPT_CREDENTIAL_CHARS = 1024
+_redacted = lru_cache(maxsize=256)(redact_credential)
 
 
 def route_path(request: Request) -> str:

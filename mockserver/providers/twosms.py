@@ -487,9 +487,10 @@ class SendMessages(ProviderOperation):
         sms_count = command.seg.count * command.sms_to
         start = self.options.starting_credits
         credits = CREDITS_KEY + principal.account
-        spent = await ctx.accounts.add(credits, -sms_count, start=start)
+        accounts = ctx.accounts
+        spent = await accounts.add(credits, -sms_count, start=start)
         if spent is None:
-            balance = await ctx.accounts.add(credits, 0, start=start)
+            balance = await accounts.add(credits, 0, start=start)
             available = balance[0] if balance else 0
             raise Reject(
                 "insufficient_credit",
@@ -498,7 +499,7 @@ class SendMessages(ProviderOperation):
 
         args = (command, principal.account, ctx, sms_count, *spent)
         outcome = await ctx.heavy(self._compose, *args) if ctx.large else self._compose(*args)
-        outcome.undo = partial(ctx.accounts.add, credits, sms_count, start=start)  # a refund
+        outcome.undo = partial(accounts.add, credits, sms_count, start=start)  # a refund
         return outcome
 
     def _compose(
@@ -557,18 +558,20 @@ class SendMessages(ProviderOperation):
             },
         }
         submission_id = kept[0].id if len(kept) == 1 else ctx.new_id()
+        # Positional, in Submission's field order: keywords cost a name match each.
         submission = Submission(
-            id=submission_id,
-            provider=PROVIDER,
-            operation=self.id,
-            created_at=now,
-            sender=str(options.get("Sender") or ""),
-            text=p.text,
-            encoding=seg.encoding,
-            recipients=tuple(kept),
-            scheduled_at=plan.scheduled_at,
-            headers=self.owner.stored_headers(p.headers),
-            request=msg,
+            submission_id,  # id
+            PROVIDER,  # provider
+            self.id,  # operation
+            now,  # created_at
+            str(options.get("Sender") or ""),  # sender
+            p.text,  # text
+            seg.encoding,  # encoding
+            tuple(kept),  # recipients
+            plan.scheduled_at,  # scheduled_at
+            (),  # media
+            self.owner.stored_headers(p.headers),  # headers
+            msg,  # request
         )
         if plan is not AT_ONCE:
             submission.send_at = plan.send_at
