@@ -83,9 +83,10 @@ class ConnectionControl:
 
         The provider operations answer every send through it: uvicorn's ``send`` checks each
         header against two patterns, and the two ASGI messages cost two coroutines and a
-        held head; together about 9 us of a 2sms send served (5,060 to 5,310 sends a second,
-        A/B under ``make bench``'s load).  The headers here are the server's and the
-        pipeline's own, so they are written without the checks.
+        held head; served side by side (``bench/ab.py``), 2sms sends went 4,340 to 4,640 a
+        second in one run, with no gain in another (``bench/README.md``, "this version").  The
+        headers here are the server's and the pipeline's own, so they are written without
+        the checks.
         """
         protocol = self._protocol
         cycle = self._cycle
@@ -210,9 +211,9 @@ class _TimedProtocol(HttpToolsProtocol):
     (every quarter of the shorter timeout), not by timers armed and cancelled for each
     request (uvicorn's keep-alive one and a header one): a request only notes when its
     connection began to wait.  The connection's transport wrapper is made once per
-    connection, not per request.  Together that took about 10 us off a 2sms send served
-    (4,010 to 4,180 sends a second, A/B under ``make bench``'s load); a connection is closed
-    between its timeout and a quarter past it.
+    connection, not per request.  With uvicorn's proxy-headers layer off (below), 2sms sends
+    served went from 4,010 to 4,380 a second (``bench/ab.py``; ``bench/README.md``, "this
+    version").  A connection is closed between its timeout and a quarter past it.
     """
 
     header_timeout: float = 10.0
@@ -405,8 +406,8 @@ def uvicorn_config(
         lifespan="on",
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         # The mock reads neither the client's address nor the scheme, so X-Forwarded-* would
-        # change nothing it does; uvicorn's middleware for them cost about 5 us a request
-        # (a 2sms send served: 4,170 to 4,270 a second, A/B under ``make bench``'s load).
+        # change nothing it does, and uvicorn's middleware for them is a layer of Python on
+        # every request (about 5 us of a 2sms send here: bench/README.md, "this version").
         proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         limit_concurrency=settings.max_connections,

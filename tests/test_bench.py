@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from bench import ab
 from bench.run import (
     PAIRS,
+    REPO,
     BenchError,
     Options,
     PairResult,
@@ -112,3 +116,21 @@ def test_options() -> None:
 
 def test_lua_string_escapes_what_lua_would_read_otherwise() -> None:
     assert lua_string(b'a"b\\c\r\n\xff') == '"a\\034b\\092c\\013\\010\\255"'
+
+
+def test_ab_wants_two_revisions_and_checks_out_each_into_its_own_worktree(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        ab.main(["HEAD"])
+    assert refused.value.code == 2
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: bench/ab.py compares git revisions")
+    tree = ab._worktree("HEAD", tmp_path)
+    try:
+        assert (tree / "bench" / "mock_app.py").is_file()
+        assert (tree / "mockserver" / "pipeline.py").is_file()
+    finally:
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=True
+        )
