@@ -17,8 +17,7 @@ from mockserver.store.records import (
     decode_exchange,
     decode_head,
     decode_message,
-    head_id,
-    row_id,
+    record_id,
     with_status,
 )
 
@@ -124,8 +123,8 @@ def test_faults_are_shown_only_when_some_fired() -> None:
 
 def test_ids_are_read_from_either_layout() -> None:
     head, _, rows = submission().encode()
-    assert head_id(head) == head_id(V1_HEAD) == "s1"
-    assert row_id(rows[0]) == row_id(V1_ROW) == "m1"
+    assert record_id(head) == record_id(V1_HEAD) == "s1"
+    assert record_id(rows[0]) == record_id(V1_ROW) == "m1"
 
 
 def test_a_status_change_keeps_the_rows_layout() -> None:

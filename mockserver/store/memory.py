@@ -42,9 +42,8 @@ from .records import (
     decode_exchange,
     decode_head,
     decode_message,
-    head_id,
     page_of,
-    row_id,
+    record_id,
     with_status,
 )
 from .waiters import Waiters
@@ -264,7 +263,7 @@ class MemoryStore:
             if space is None:
                 continue
             for i in space.arena.find(ID, key):
-                if row_id(space.arena.row(i)) == message_id:
+                if record_id(space.arena.row(i)) == message_id:
                     return name, space.arena, i
         return None
 
@@ -290,7 +289,7 @@ class MemoryStore:
                 if where in seen:
                     continue
                 seen.add(where)
-                if head_id(arena.head(i)) == submission_id:
+                if record_id(arena.head(i)) == submission_id:
                     blob = arena.exchange(i)
                     break
         return decode_exchange(bytes(blob)) if blob is not None else None

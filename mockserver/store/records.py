@@ -81,6 +81,9 @@ ROW_FIELDS = (
     "status",
     "history",
 )
+#: Where a version-2 row holds its status and its history.
+_ROW_STATUS = 1 + ROW_FIELDS.index("status")
+_ROW_HISTORY = 1 + ROW_FIELDS.index("history")
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,8 +339,9 @@ def _named(data: Any, names: tuple[str, ...]) -> dict[str, Any]:
     from before an item was added, leaves it out), or a version-1 object as it is."""
     if type(data) is list:
         return dict(zip(names, data[1:], strict=False))
-    data.pop("v", None)
-    return dict(data)
+    named: dict[str, Any] = data  # freshly decoded: nobody else holds it
+    named.pop("v", None)
+    return named
 
 
 def decode_head(blob: bytes) -> dict[str, Any]:
@@ -356,16 +360,10 @@ def decode_exchange(blob: bytes) -> dict[str, Any]:
     return data
 
 
-def head_id(blob: bytes | bytearray | memoryview) -> str:
-    """The submission id of an encoded head."""
+def record_id(blob: bytes | bytearray | memoryview) -> str:
+    """The id of an encoded head (its submission's) or row (its message's): both layouts put
+    it first (after the version) and name it ``id``."""
     data = orjson.loads(blob)
-    found: str = data[1] if type(data) is list else data["id"]
-    return found
-
-
-def row_id(row: bytes | bytearray | memoryview) -> str:
-    """The message id of an encoded row."""
-    data = orjson.loads(row)
     found: str = data[1] if type(data) is list else data["id"]
     return found
 
@@ -409,8 +407,8 @@ def with_status(row: bytes, status: str, at: float, reason: str | None) -> bytes
     row's own layout)."""
     data = orjson.loads(row)
     if type(data) is list:
-        data[ROW_FIELDS.index("status") + 1] = status
-        data[ROW_FIELDS.index("history") + 1].append([status, at, reason])
+        data[_ROW_STATUS] = status
+        data[_ROW_HISTORY].append([status, at, reason])
     else:
         data["status"] = status
         data["history"].append([status, at, reason])
