@@ -145,13 +145,13 @@ class HostAllowList:
                 self._seen[header] = known
         return known
 
-    def passes(self, scope: Scope) -> bool:
-        """Whether a request may be served: its (first) ``Host`` is allowed, or it sent none
-        (HTTP/1.0)."""
+    def refused(self, scope: Scope) -> bytes | None:
+        """The request's (first) ``Host`` when it is not served; None when it is, or when the
+        request sent none (HTTP/1.0)."""
         for name, value in scope["headers"]:
             if name == b"host":
-                return self.allowed(value)
-        return True
+                return None if self.allowed(value) else value
+        return None
 
 
 class HostCheck:
@@ -164,8 +164,8 @@ class HostCheck:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            host = next((v for k, v in scope["headers"] if k == b"host"), None)
-            if host is not None and not self.hosts.allowed(host):
+            host = self.hosts.refused(scope)
+            if host is not None:
                 body = orjson.dumps(
                     {
                         "error": f"sms-mockserver: Host {host.decode('latin-1')!r} is not a "

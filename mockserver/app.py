@@ -205,7 +205,7 @@ class MockApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.exact and scope["type"] == "http":
             endpoint = self.exact.get((scope["method"], path_below_root(scope)))
-            if endpoint is not None and (self.hosts is None or self.hosts.passes(scope)):
+            if endpoint is not None and (self.hosts is None or self.hosts.refused(scope) is None):
                 scope["app"] = self
                 await endpoint(scope, receive, send)
                 return
