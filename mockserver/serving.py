@@ -217,7 +217,6 @@ class _TimedProtocol(HttpToolsProtocol):
     """
 
     header_timeout: float = 10.0
-    keep_alive_timeout: float = 5.0
     linger_seconds: float = 30.0
     linger_idle_seconds: float = 5.0
     linger_max_bytes: int = 256 * 1024 * 1024
@@ -247,7 +246,7 @@ class _TimedProtocol(HttpToolsProtocol):
     def _start_sweeping(self) -> None:
         cls = type(self)
         if cls._sweep is None or cls._sweep_loop is not self.loop:
-            period = max(0.05, min(self.header_timeout, self.keep_alive_timeout) / 4)
+            period = max(0.05, min(self.header_timeout, self.timeout_keep_alive) / 4)
             cls._sweep_loop = self.loop
             cls._sweep = self.loop.call_later(period, self._sweep_connections, period)
 
@@ -261,7 +260,7 @@ class _TimedProtocol(HttpToolsProtocol):
             if p._waiting == _HEADERS:
                 if now - p._since >= p.header_timeout:
                     p._close_waiting()
-            elif p._waiting == _IDLE and now - p._since >= p.keep_alive_timeout:
+            elif p._waiting == _IDLE and now - p._since >= p.timeout_keep_alive:
                 p._close_waiting()
         cls._sweep = (
             self.loop.call_later(period, cls._sweep_connections, self, period)
@@ -389,7 +388,6 @@ def uvicorn_config(
         (_TimedProtocol,),
         {
             "header_timeout": settings.header_timeout_seconds,
-            "keep_alive_timeout": settings.keep_alive_timeout_seconds,
             "linger_seconds": settings.linger_seconds,
             "linger_idle_seconds": settings.linger_idle_seconds,
             "linger_max_bytes": settings.linger_max_bytes,
