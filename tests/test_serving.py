@@ -39,6 +39,15 @@ def zoho_send_request(extra: str = "", version: str = "1.1") -> bytes:
     ).encode() + SEND_BODY
 
 
+def twosms_token(mock: MockServer) -> str:
+    """A 2sms bearer token from the mock's ``POST /Token``."""
+    token: str = httpx.post(
+        f"{mock.url}/Token",
+        data={"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"},
+    ).json()["access_token"]
+    return token
+
+
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockServer]:
     with MockServer(settings=TIMEOUTS) as server:
@@ -133,10 +142,7 @@ ZOHO_ONES = (2, 3)
 
 
 def test_pipelined_requests_are_answered_in_order(mock: MockServer) -> None:
-    token = httpx.post(
-        f"{mock.url}/Token",
-        data={"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"},
-    ).json()["access_token"]
+    token = twosms_token(mock)
     twosms_body = json.dumps(
         {
             "Contacts": {"QuickRecipients": {"+12345678901": 2}},
@@ -325,10 +331,7 @@ def test_settle_heap_leaves_the_start_up_objects_out_of_later_collections() -> N
 
 
 def test_two_pipelined_sends_get_two_answers_and_nothing_more(mock: MockServer) -> None:
-    token = httpx.post(
-        f"{mock.url}/Token",
-        data={"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"},
-    ).json()["access_token"]
+    token = twosms_token(mock)
     body = (
         b'{"Contacts":{"QuickRecipients":{"+12345678901":2}},"Content":"hi","Options":{},"Type":1}'
     )
